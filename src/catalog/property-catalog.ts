@@ -1,0 +1,72 @@
+/**
+ * The store's memory of property types, per scope (`user`, `account`,
+ * `event`, `crm_company`, ...): read, and extended with first-seen types.
+ */
+import type { Store } from '../store/store.js'
+import type { PropertyType } from './property-type.js'
+
+export type PropertyScope =
+  | 'user'
+  | 'account'
+  | 'event'
+  | 'crm_company'
+  | 'crm_contact'
+  | 'crm_deal'
+  | 'crm_owner'
+
+/** scope -> property name -> type */
+export type PropertyTypeMap = Map<PropertyScope, Map<string, PropertyType>>
+
+/** Reads the recorded types of every property, or of one scope. */
+export async function readPropertyTypes(
+  store: Store,
+  scope?: PropertyScope,
+): Promise<PropertyTypeMap> {
+  const rows = await store.query<{
+    scope: PropertyScope
+    name: string
+    type: PropertyType
+  }>(
+    scope === undefined
+      ? 'SELECT scope, name, type FROM property_types'
+      : 'SELECT scope, name, type FROM property_types WHERE scope = $1',
+    scope === undefined ? [] : [scope],
+  )
+
+  const map: PropertyTypeMap = new Map()
+  for (const row of rows) {
+    const inner = map.get(row.scope) ?? new Map<string, PropertyType>()
+    inner.set(row.name, row.type)
+    map.set(row.scope, inner)
+  }
+
+  return map
+}
+
+/** Records types of properties seen for the first time; known ones stay. */
+export async function recordPropertyTypes(
+  store: Store,
+  seen: PropertyTypeMap,
+  at: Date,
+): Promise<void> {
+  const rows: [string, string, string, Date][] = []
+  for (const [scope, names] of seen) {
+    for (const [name, type] of names) rows.push([scope, name, type, at])
+  }
+  if (rows.length === 0) return
+
+  await store.execute(
+    'CREATE TEMP TABLE IF NOT EXISTS staged_property_types ' +
+      '(scope VARCHAR, name VARCHAR, type VARCHAR, first_seen_at TIMESTAMPTZ)',
+  )
+  await store.execute('DELETE FROM temp.staged_property_types')
+  await store.appendRows(
+    'temp.staged_property_types',
+    ['scope', 'name', 'type', 'first_seen_at'],
+    rows,
+  )
+  await store.execute(
+    'INSERT INTO property_types SELECT * FROM temp.staged_property_types ' +
+      'ON CONFLICT DO NOTHING',
+  )
+}

@@ -1,0 +1,31 @@
+/**
+ * Turns any error into one line for a person, and tells user errors (exit
+ * 1) from everything else (exit 2). Each domain error carries its own
+ * user-facing message.
+ */
+import { ImportError } from '../connectors/csv/import-error.js'
+import { ListError } from '../lists/list-error.js'
+import { StoreError } from '../store/store-error.js'
+import { CliUserError } from './cli-error.js'
+
+const userStoreCodes = new Set(['STORE_LOCKED', 'STORE_URL_UNSUPPORTED'])
+
+/** Whether the error is the user's to fix (exit status 1). */
+export function isUserError(error: unknown): boolean {
+  if (error instanceof CliUserError) return true
+  if (error instanceof ListError) return true
+  if (error instanceof ImportError) return true
+  if (error instanceof StoreError) return userStoreCodes.has(error.code)
+
+  return false
+}
+
+/** The message to print for an error. */
+export function describeError(error: unknown): string {
+  if (error instanceof ListError) return error.describe()
+  if (error instanceof ImportError) return error.describe()
+  if (error instanceof StoreError) return error.userMessage
+  if (error instanceof Error) return error.message
+
+  return String(error)
+}

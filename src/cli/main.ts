@@ -1,0 +1,81 @@
+/**
+ * The `leadlens` command: parses arguments, opens the store, runs one
+ * command, maps errors to exit statuses (0 ok, 1 user error, 2 anything else).
+ */
+import { Command, CommanderError } from 'commander'
+
+import { defaultStorePath, openStore } from '../store/open-store.js'
+import { CliUserError } from './cli-error.js'
+import { describeError, isUserError } from './describe-error.js'
+import { registerImportCommands } from './import-command.js'
+import { registerListCommands } from './list-command.js'
+import { registerServeCommand } from './serve-command.js'
+import { registerStatsCommand } from './stats-command.js'
+
+import type { Store } from '../store/store.js'
+
+/** What every command needs: the store (opened on first use) and output. */
+export interface CliContext {
+  storeLocation(): string
+  openStore(): Promise<Store>
+  out(text: string): void
+  err(text: string): void
+}
+
+/** Runs the CLI with `argv` (as process.argv) and returns the exit status. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = new Command()
+  let store: Store | undefined
+
+  const context: CliContext = {
+    storeLocation: () =>
+      program.opts<{ db?: string }>().db ??
+      process.env.LEADLENS_DB ??
+      defaultStorePath,
+    async openStore() {
+      store ??= await openStore(context.storeLocation())
+      return store
+    },
+    out: (text) =>
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) =>
+      process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+  }
+
+  program
+    .name('leadlens')
+    .description(
+      'Find product-qualified leads in your product, CRM and billing data.',
+    )
+    .option(
+      '--db <path|url>',
+      `store: a DuckDB file or a postgres:// URL (default ${defaultStorePath}, or LEADLENS_DB)`,
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+    })
+
+  registerServeCommand(program, context)
+  registerImportCommands(program, context)
+  registerListCommands(program, context)
+  registerStatsCommand(program, context)
+
+  try {
+    await program.parseAsync([...argv])
+    return 0
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return error.exitCode === 0 ? 0 : 1
+    }
+    context.err(`leadlens: ${describeError(error)}`)
+
+    return isUserError(error) ? 1 : 2
+  } finally {
+    if (store !== undefined) await store.close()
+  }
+}
+
+export { CliUserError }

@@ -1,0 +1,332 @@
+/**
+ * `leadlens import users|accounts|contacts|companies|deals|owners`: rows of
+ * a CSV or JSON file, renamed and typed by a mapping, upserted in one
+ * transaction. A bad row is reported with its line and stored nowhere; the
+ * other rows are stored.
+ */
+import { recordPropertyTypes } from '../../catalog/property-catalog.js'
+import { quoteIdentifier } from '../../store/store.js'
+import {
+  convertValue,
+  hasZone,
+  inferColumnType,
+  isEmptyValue,
+} from './convert-value.js'
+import { ImportError } from './import-error.js'
+import { readRecords } from './read-records.js'
+import { recordKinds } from './record-kinds.js'
+
+import type { PropertyTypeMap } from '../../catalog/property-catalog.js'
+import type { AppendValue, Store } from '../../store/store.js'
+import type { ImportIssue } from './import-error.js'
+import type { ColumnType, ImportMapping } from './import-mapping.js'
+import type { RecordKind, RecordKindName } from './record-kinds.js'
+import type { SourceRecord } from './read-records.js'
+
+export interface ImportRecordsSummary {
+  kind: RecordKindName
+  rows: number
+  stored: number
+  rejected: ImportIssue[]
+  memberships: number
+}
+
+interface ColumnPlan {
+  source: string
+  field: string
+  type: ColumnType
+  /** Stored in a column of its own, rather than in the JSON bag. */
+  isCore: boolean
+}
+
+interface PreparedRow {
+  id: string
+  core: Record<string, string | number | boolean | Date | null>
+  bag: Record<string, unknown>
+}
+
+/** Imports one file of records of `kind` with `mapping`. */
+export async function importRecords(
+  store: Store,
+  kindName: RecordKindName,
+  file: string,
+  mapping: ImportMapping,
+): Promise<ImportRecordsSummary> {
+  const kind = recordKinds[kindName]
+  const records = await readRecords(file)
+  const plan = planColumns(records, mapping, kind, file)
+  const rejected: ImportIssue[] = []
+  const rows = new Map<string, PreparedRow>()
+
+  for (const record of records) {
+    const row = prepareRow(record, plan, mapping, file, rejected)
+    if (row === undefined) continue
+
+    // A later row for the same id updates the earlier one, as a re-import would.
+    const earlier = rows.get(row.id)
+    if (earlier === undefined) rows.set(row.id, row)
+    else {
+      for (const [key, value] of Object.entries(row.core)) {
+        if (value !== null) earlier.core[key] = value
+      }
+      Object.assign(earlier.bag, row.bag)
+    }
+  }
+
+  let memberships = 0
+  await store.transaction(async () => {
+    await upsertRows(store, kind, [...rows.values()])
+    if (kindName === 'users')
+      memberships = await addMemberships(store, [...rows.values()])
+    await recordPropertyTypes(store, bagTypes(kind, plan), new Date())
+  })
+
+  return {
+    kind: kindName,
+    rows: records.length,
+    stored: rows.size,
+    rejected,
+    memberships,
+  }
+}
+
+function planColumns(
+  records: SourceRecord[],
+  mapping: ImportMapping,
+  kind: RecordKind,
+  file: string,
+): ColumnPlan[] {
+  const sourceColumns = new Set<string>()
+  for (const record of records) {
+    for (const key of Object.keys(record.values)) sourceColumns.add(key)
+  }
+
+  const missing = [mapping.id, ...Object.keys(mapping.columns)].filter(
+    (column) => records.length > 0 && !sourceColumns.has(column),
+  )
+  if (missing.length > 0) {
+    throw new ImportError(
+      'IMPORT_COLUMN_MISSING',
+      file,
+      `the mapping names columns the file does not have: ${missing.join(', ')}`,
+      [`columns in the file: ${[...sourceColumns].join(', ')}`],
+    )
+  }
+
+  const plan: ColumnPlan[] = []
+  const problems: string[] = []
+  for (const source of sourceColumns) {
+    if (source === mapping.id) continue
+
+    const field = mapping.columns[source] ?? source
+    const coreType = kind.fields[field]
+    const type =
+      mapping.types[source] ??
+      mapping.types[field] ??
+      coreType ??
+      inferColumnType(records.map((r) => r.values[source]))
+
+    if (
+      type === 'timestamp' &&
+      mapping.timestamps.zone === undefined &&
+      records.some((r) => {
+        const value = r.values[source]
+        return typeof value === 'string' && value !== '' && !hasZone(value)
+      })
+    ) {
+      problems.push(
+        `column ${source} holds timestamps without a time zone; ` +
+          'add `timestamps: { zone: UTC }` (or their IANA zone) to the mapping',
+      )
+    }
+
+    plan.push({ source, field, type, isCore: coreType !== undefined })
+  }
+
+  if (problems.length > 0) {
+    throw new ImportError(
+      'IMPORT_MAPPING_INVALID',
+      file,
+      'cannot read timestamps',
+      problems,
+    )
+  }
+
+  return plan
+}
+
+function prepareRow(
+  record: SourceRecord,
+  plan: ColumnPlan[],
+  mapping: ImportMapping,
+  file: string,
+  rejected: ImportIssue[],
+): PreparedRow | undefined {
+  const idValue = record.values[mapping.id]
+  if (isEmptyValue(idValue) || typeof idValue === 'object') {
+    rejected.push({
+      file,
+      line: record.line,
+      column: mapping.id,
+      code: 'IMPORT_ID_MISSING',
+      message: `no id in column ${mapping.id}`,
+    })
+    return undefined
+  }
+
+  const row: PreparedRow = { id: String(idValue).trim(), core: {}, bag: {} }
+  let isValid = true
+  for (const column of plan) {
+    const raw = record.values[column.source]
+    if (!column.isCore && raw !== null && typeof raw === 'object') {
+      row.bag[column.field] = raw
+      continue
+    }
+
+    const converted = convertValue(raw, column.type, mapping.timestamps.zone)
+    if (!converted.ok) {
+      rejected.push({
+        file,
+        line: record.line,
+        column: column.source,
+        code: converted.zoneless
+          ? 'IMPORT_TIMESTAMP_ZONELESS'
+          : 'IMPORT_VALUE_INVALID',
+        message: `${column.source}: ${converted.message}`,
+      })
+      isValid = false
+      continue
+    }
+
+    const value =
+      converted.value instanceof Date ? converted.value : converted.value
+    if (column.isCore) row.core[column.field] = value
+    else if (value !== null) {
+      row.bag[column.field] =
+        value instanceof Date ? value.toISOString() : value
+    }
+  }
+
+  if (typeof row.core.email === 'string')
+    row.core.email = row.core.email.trim().toLowerCase()
+
+  return isValid ? row : undefined
+}
+
+async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
+  const coreFields = Object.keys(kind.fields).filter(
+    (field) => !(kind.table === 'users' && field === 'account_id'),
+  )
+  const now = new Date()
+  const columns = [kind.idColumn, ...coreFields, kind.bagColumn, 'updated_at']
+  const types: Record<string, string> = {
+    [kind.idColumn]: 'VARCHAR',
+    [kind.bagColumn]: 'VARCHAR',
+    updated_at: 'TIMESTAMPTZ',
+  }
+  for (const field of coreFields)
+    types[field] = sqlType(kind.fields[field] ?? 'string')
+
+  const staged = `staged_${kind.table}`
+  await store.execute(
+    `CREATE TEMP TABLE IF NOT EXISTS ${staged} (${columns
+      .map((c) => `${quoteIdentifier(c)} ${types[c]}`)
+      .join(', ')})`,
+  )
+  await store.execute(`DELETE FROM temp.${staged}`)
+  await store.appendRows(
+    `temp.${staged}`,
+    columns,
+    rows.map((row): AppendValue[] => [
+      row.id,
+      ...coreFields.map((field) => row.core[field] ?? null),
+      JSON.stringify(row.bag),
+      now,
+    ]),
+  )
+
+  const table = quoteIdentifier(kind.table)
+  const extra =
+    kind.table === 'users'
+      ? {
+          columns: ', is_anonymous',
+          values: ', false',
+          update: 'is_anonymous = false,',
+        }
+      : { columns: '', values: '', update: '' }
+  const updates = coreFields
+    .map(
+      (f) =>
+        `${quoteIdentifier(f)} = coalesce(excluded.${quoteIdentifier(f)}, ${table}.${quoteIdentifier(f)})`,
+    )
+    .join(', ')
+  const bag = quoteIdentifier(kind.bagColumn)
+
+  await store.execute(
+    `INSERT INTO ${table} (${columns.map(quoteIdentifier).join(', ')}${extra.columns})
+     SELECT ${columns.map(quoteIdentifier).join(', ')}${extra.values} FROM temp.${staged}
+     ON CONFLICT DO UPDATE SET ${extra.update} ${updates},
+       ${bag} = json_merge_patch(${table}.${bag}, excluded.${bag}),
+       updated_at = excluded.updated_at`,
+  )
+}
+
+// A user row naming an account makes a membership from the user's created_at.
+async function addMemberships(
+  store: Store,
+  rows: PreparedRow[],
+): Promise<number> {
+  const memberships = rows
+    .filter(
+      (row) =>
+        typeof row.core.account_id === 'string' && row.core.account_id !== '',
+    )
+    .map((row): AppendValue[] => [
+      row.id,
+      String(row.core.account_id),
+      row.core.created_at instanceof Date ? row.core.created_at : null,
+      'import',
+    ])
+  if (memberships.length === 0) return 0
+
+  await store.execute(
+    `CREATE TEMP TABLE IF NOT EXISTS staged_import_memberships
+     (user_id VARCHAR, account_id VARCHAR, started_at TIMESTAMPTZ, via VARCHAR)`,
+  )
+  await store.execute('DELETE FROM temp.staged_import_memberships')
+  await store.appendRows(
+    'temp.staged_import_memberships',
+    ['user_id', 'account_id', 'started_at', 'via'],
+    memberships,
+  )
+  await store.execute(
+    `INSERT INTO memberships SELECT * FROM temp.staged_import_memberships
+     ON CONFLICT DO UPDATE SET
+       started_at = coalesce(excluded.started_at, memberships.started_at)`,
+  )
+  // An account named before its own import exists from now on, with no traits.
+  await store.execute(
+    `INSERT INTO accounts (account_id, updated_at)
+     SELECT DISTINCT account_id, now() FROM temp.staged_import_memberships
+     ON CONFLICT DO NOTHING`,
+  )
+
+  return memberships.length
+}
+
+function bagTypes(kind: RecordKind, plan: ColumnPlan[]): PropertyTypeMap {
+  const types = new Map<string, ColumnType>()
+  for (const column of plan) {
+    if (!column.isCore) types.set(column.field, column.type)
+  }
+
+  return new Map([[kind.scope, types]])
+}
+
+function sqlType(type: ColumnType): string {
+  if (type === 'number') return 'DOUBLE'
+  if (type === 'boolean') return 'BOOLEAN'
+  if (type === 'timestamp') return 'TIMESTAMPTZ'
+
+  return 'VARCHAR'
+}

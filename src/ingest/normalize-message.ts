@@ -1,0 +1,339 @@
+/**
+ * Turns one raw Segment-spec message into a `NormalizedMessage`, or into the
+ * list of issues that reject it: shape, ids, size and time.
+ */
+import { createHash } from 'node:crypto'
+
+import { messageSizeLimitBytes } from './ingest-error.js'
+import { isValidTimeZone, parseInstant } from './parse-instant.js'
+import { sanitizeText } from './sanitize-text.js'
+
+import type { IngestIssue, IngestIssueCode } from './ingest-error.js'
+
+export const messageTypes = [
+  'identify',
+  'track',
+  'page',
+  'screen',
+  'group',
+  'alias',
+] as const
+
+export type MessageType = (typeof messageTypes)[number]
+
+export type JsonObject = Record<string, unknown>
+
+export interface NormalizedMessage {
+  sourceId: string
+  type: MessageType
+  messageId: string
+  userId: string | null
+  anonymousId: string | null
+  /** A track's event name, or a page's / screen's name. */
+  event: string | null
+  /** The account a `group` call names. */
+  groupId: string | null
+  previousId: string | null
+  /** `context.groupId`: the one account this message is attributed to. */
+  contextGroupId: string | null
+  /** Event time: the client's timestamp, corrected for clock skew. */
+  timestamp: Date
+  originalTimestamp: string | null
+  sentAt: Date | null
+  receivedAt: Date
+  /** Properties of track/page/screen; traits of identify/group. */
+  properties: JsonObject
+  context: JsonObject
+  /** Non-fatal notes, e.g. a skew that was corrected. */
+  notes: string[]
+}
+
+export interface MessageEnvelope {
+  sourceId: string
+  receivedAt: Date
+  /** `sentAt` of the enclosing batch, used when a message has none. */
+  batchSentAt?: unknown
+  /** The type implied by the route (`/v1/track`), when the message omits it. */
+  impliedType?: MessageType
+  /** Size of the message's JSON text in bytes, when the caller knows it. */
+  sizeBytes?: number
+}
+
+/** A clock skew beyond this is corrected; below it is network delay. */
+export const clockSkewThresholdMs = 2 * 60 * 1000
+
+export type NormalizeResult =
+  | { ok: true; message: NormalizedMessage }
+  | { ok: false; issues: IngestIssue[] }
+
+/** Validates and normalises one message; collects every issue it has. */
+export function normalizeMessage(
+  raw: unknown,
+  envelope: MessageEnvelope,
+): NormalizeResult {
+  const issues: IngestIssue[] = []
+  const reject = (code: IngestIssueCode, path: string, message: string) =>
+    issues.push({ code, path, message })
+
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    reject('INGEST_NOT_AN_OBJECT', '', 'a message must be a JSON object')
+
+    return { ok: false, issues }
+  }
+
+  const size =
+    envelope.sizeBytes ?? Buffer.byteLength(JSON.stringify(raw), 'utf8')
+  if (size > messageSizeLimitBytes) {
+    reject(
+      'INGEST_MESSAGE_TOO_LARGE',
+      '',
+      `message is ${size} bytes, over the 32 KB limit ` +
+        `(${messageSizeLimitBytes} bytes)`,
+    )
+
+    return { ok: false, issues }
+  }
+
+  const message = sanitizeText(raw as JsonObject)
+  const type = readType(message, envelope, reject)
+  const userId = readId(message, 'userId', reject)
+  const anonymousId = readId(message, 'anonymousId', reject)
+  const context = readObject(message, 'context', reject)
+  const properties = readObject(
+    message,
+    type === 'identify' || type === 'group' ? 'traits' : 'properties',
+    reject,
+  )
+
+  if (type !== undefined && type !== 'alias' && !userId && !anonymousId) {
+    reject(
+      'INGEST_ID_MISSING',
+      'userId',
+      'a message needs a userId or an anonymousId',
+    )
+  }
+
+  const event = readEventName(message, type, reject)
+  const groupId = type === 'group' ? readId(message, 'groupId', reject) : null
+  if (type === 'group' && !groupId) {
+    reject('INGEST_GROUP_ID_MISSING', 'groupId', 'a group call needs a groupId')
+  }
+
+  const previousId =
+    type === 'alias' ? readId(message, 'previousId', reject) : null
+  if (type === 'alias' && (!previousId || !userId)) {
+    reject(
+      'INGEST_PREVIOUS_ID_MISSING',
+      previousId ? 'userId' : 'previousId',
+      'an alias call needs both a previousId and a userId',
+    )
+  }
+
+  const contextGroupId = readContextGroupId(context)
+  const time = readTime(message, context, envelope, reject)
+
+  if (issues.length > 0 || type === undefined || time === undefined) {
+    return { ok: false, issues }
+  }
+
+  return {
+    ok: true,
+    message: {
+      sourceId: envelope.sourceId,
+      type,
+      messageId: readMessageId(message) ?? contentMessageId(message),
+      userId,
+      anonymousId,
+      event,
+      groupId,
+      previousId,
+      contextGroupId,
+      timestamp: time.timestamp,
+      originalTimestamp: time.original,
+      sentAt: time.sentAt,
+      receivedAt: envelope.receivedAt,
+      properties,
+      context,
+      notes: time.notes,
+    },
+  }
+}
+
+type Reject = (code: IngestIssueCode, path: string, message: string) => void
+
+function readType(
+  message: JsonObject,
+  envelope: MessageEnvelope,
+  reject: Reject,
+): MessageType | undefined {
+  const value = message.type ?? envelope.impliedType
+  if (typeof value === 'string') {
+    const lower = value.toLowerCase()
+    const known = messageTypes.find((type) => type === lower)
+    if (known) return known
+  }
+
+  reject(
+    'INGEST_TYPE_UNKNOWN',
+    'type',
+    `type ${JSON.stringify(value ?? null)} is not one of ` +
+      messageTypes.join(', '),
+  )
+
+  return undefined
+}
+
+// Segment accepts numeric ids and treats them as strings.
+function readId(message: JsonObject, key: string, reject: Reject) {
+  const value = message[key]
+  if (value === undefined || value === null || value === '') return null
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+
+  reject('INGEST_FIELD_INVALID', key, `${key} must be a string or a number`)
+
+  return null
+}
+
+function readObject(
+  message: JsonObject,
+  key: string,
+  reject: Reject,
+): JsonObject {
+  const value = message[key]
+  if (value === undefined || value === null) return {}
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    return value as JsonObject
+  }
+
+  reject('INGEST_FIELD_INVALID', key, `${key} must be a JSON object`)
+
+  return {}
+}
+
+function readEventName(
+  message: JsonObject,
+  type: MessageType | undefined,
+  reject: Reject,
+): string | null {
+  if (type === 'track') {
+    const event = message.event
+    if (typeof event === 'string' && event.trim() !== '') return event
+
+    reject(
+      'INGEST_EVENT_MISSING',
+      'event',
+      'a track call needs an event name (a non-empty string)',
+    )
+
+    return null
+  }
+
+  if (type === 'page' || type === 'screen') {
+    const name = message.name
+    return typeof name === 'string' && name !== '' ? name : null
+  }
+
+  return null
+}
+
+function readContextGroupId(context: JsonObject): string | null {
+  const value = context.groupId
+  if (typeof value === 'string' && value !== '') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+
+  return null
+}
+
+function readMessageId(message: JsonObject): string | null {
+  const value = message.messageId
+  if (typeof value === 'string' && value !== '') return value
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+
+  return null
+}
+
+// Without a messageId, the content itself is the id, so an identical resend
+// is still a duplicate.
+function contentMessageId(message: JsonObject): string {
+  const hash = createHash('sha256').update(JSON.stringify(message))
+
+  return `content-${hash.digest('hex').slice(0, 32)}`
+}
+
+interface MessageTime {
+  timestamp: Date
+  original: string | null
+  sentAt: Date | null
+  notes: string[]
+}
+
+function readTime(
+  message: JsonObject,
+  context: JsonObject,
+  envelope: MessageEnvelope,
+  reject: Reject,
+): MessageTime | undefined {
+  const zone =
+    typeof context.timezone === 'string' && isValidTimeZone(context.timezone)
+      ? context.timezone
+      : undefined
+  const rawTimestamp = message.timestamp ?? message.originalTimestamp
+  const rawSentAt = message.sentAt ?? envelope.batchSentAt
+  const notes: string[] = []
+  const receivedAt = envelope.receivedAt
+
+  let timestamp: Date | undefined = receivedAt
+  if (rawTimestamp !== undefined && rawTimestamp !== null) {
+    const parsed = parseInstant(rawTimestamp, zone)
+    if (parsed.ok) timestamp = parsed.date
+    else {
+      timestamp = undefined
+      reject(
+        parsed.reason === 'zoneless'
+          ? 'INGEST_TIMESTAMP_ZONELESS'
+          : 'INGEST_TIMESTAMP_INVALID',
+        'timestamp',
+        parsed.message,
+      )
+    }
+  }
+
+  let sentAt: Date | null = null
+  if (rawSentAt !== undefined && rawSentAt !== null) {
+    const parsed = parseInstant(rawSentAt, zone)
+    if (parsed.ok) sentAt = parsed.date
+    else {
+      reject(
+        parsed.reason === 'zoneless'
+          ? 'INGEST_TIMESTAMP_ZONELESS'
+          : 'INGEST_TIMESTAMP_INVALID',
+        'sentAt',
+        parsed.message,
+      )
+    }
+  }
+
+  if (timestamp === undefined) return undefined
+
+  let corrected = timestamp.getTime()
+  if (sentAt !== null) {
+    const skew = receivedAt.getTime() - sentAt.getTime()
+    if (Math.abs(skew) > clockSkewThresholdMs) {
+      corrected += skew
+      notes.push(`client clock skew of ${skew} ms corrected`)
+    }
+  }
+  // An event cannot have happened after Leadlens received it.
+  corrected = Math.min(corrected, receivedAt.getTime())
+
+  return {
+    timestamp: new Date(corrected),
+    original:
+      rawTimestamp === undefined || rawTimestamp === null
+        ? null
+        : String(rawTimestamp),
+    sentAt,
+    notes,
+  }
+}

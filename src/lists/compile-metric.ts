@@ -1,0 +1,163 @@
+/**
+ * Compiles one metric to a subquery `(entity_id, value)` over the events
+ * (or memberships) of the list's entities, windowed at `asOf`.
+ */
+import { resolveWindow } from './time-window.js'
+
+import type { FieldContext } from '../catalog/resolve-field.js'
+import type { SqlParam } from '../store/store.js'
+import type { Condition, MetricKind, MetricSpec } from './list-definition.js'
+import type { TimeWindow } from './time-window.js'
+
+export interface MetricCompileContext extends FieldContext {
+  asOf: string
+  zone: string
+  asOfDate: Date
+  bindValue(value: SqlParam): string
+  compileEventCondition(condition: Condition, path: string): string
+}
+
+/** The kind of a metric: which of count, sum, ... it is. */
+export function metricKindOf(spec: MetricSpec): MetricKind {
+  if (spec.count !== undefined) return 'count'
+  if (spec.distinct_users !== undefined) return 'distinct_users'
+  if (spec.sum !== undefined) return 'sum'
+  if (spec.active_days !== undefined) return 'active_days'
+  if (spec.users_added !== undefined) return 'users_added'
+  if (spec.first_seen !== undefined) return 'first_seen'
+
+  return 'last_seen'
+}
+
+/** Whether a missing value means zero (counts and sums) rather than unknown. */
+export function isCountingMetric(kind: MetricKind): boolean {
+  return kind !== 'first_seen' && kind !== 'last_seen'
+}
+
+/** A readable name for a metric, used as its column name when none is given. */
+export function describeMetric(spec: MetricSpec): string {
+  const kind = metricKindOf(spec)
+  const subject =
+    kind === 'sum'
+      ? `${spec.sum}.${spec.property}`
+      : kind === 'active_days' || kind === 'users_added'
+        ? ''
+        : String(spec[kind])
+  const window =
+    spec.within === undefined
+      ? ''
+      : typeof spec.within === 'string'
+        ? spec.within
+        : `last_${spec.within.last_n_days}_days`
+  const parts = [subject, window].filter((part) => part !== '')
+
+  return `${kind}(${parts.join(', ')})`
+}
+
+/** SQL for one metric as a subquery of (entity_id, value). */
+export function compileMetric(
+  spec: MetricSpec,
+  path: string,
+  context: MetricCompileContext,
+): string {
+  const kind = metricKindOf(spec)
+  const window =
+    spec.within === undefined
+      ? undefined
+      : resolveWindow(spec.within, context.asOfDate, context.zone)
+
+  if (kind === 'users_added') {
+    if (context.of === 'users') {
+      // A user "added" is the user joining an account: 1 per membership started.
+      return `SELECT m.user_id AS entity_id, count(*) AS value FROM memberships m
+        WHERE ${timeFilter('m.started_at', window, context)}
+        GROUP BY m.user_id`
+    }
+
+    return `SELECT m.account_id AS entity_id, count(*) AS value FROM memberships m
+      WHERE ${timeFilter('m.started_at', window, context)}
+      GROUP BY m.account_id`
+  }
+
+  const filters = [timeFilter('e.timestamp', window, context)]
+  if (kind === 'active_days') {
+    filters.push("e.type IN ('track', 'page', 'screen')")
+  } else {
+    filters.push("e.type = 'track'")
+    filters.push(`e.event = ${context.bindValue(String(spec[kind]))}`)
+  }
+  if (spec.where !== undefined) {
+    filters.push(context.compileEventCondition(spec.where, `${path}.where`))
+  }
+
+  const measure = measureOf(spec, kind, context)
+  const where = filters.join(' AND ')
+
+  if (context.of === 'users') {
+    return `SELECT e.person_id AS entity_id, ${measure.aggregate} AS value
+      FROM (SELECT e.person_id, ${measure.input} AS input FROM events e
+        WHERE e.person_id IS NOT NULL AND ${where}) e
+      GROUP BY e.person_id`
+  }
+
+  // An event belongs to its context.groupId account, else to every account
+  // its person is a member of (DESIGN.md section 4).
+  return `SELECT e.entity_id, ${measure.aggregate} AS value FROM (
+      SELECT e.account_id AS entity_id, e.person_id, ${measure.input} AS input
+      FROM events e WHERE e.account_id IS NOT NULL AND ${where}
+      UNION ALL
+      SELECT m.account_id AS entity_id, e.person_id, ${measure.input} AS input
+      FROM events e JOIN memberships m ON m.user_id = e.person_id
+      WHERE e.account_id IS NULL AND ${where}
+    ) e GROUP BY e.entity_id`
+}
+
+function measureOf(
+  spec: MetricSpec,
+  kind: MetricKind,
+  context: MetricCompileContext,
+): { input: string; aggregate: string } {
+  switch (kind) {
+    case 'count':
+      return { input: 'NULL', aggregate: 'count(*)' }
+    case 'distinct_users':
+      return { input: 'NULL', aggregate: 'count(DISTINCT e.person_id)' }
+    case 'sum': {
+      const pointer = context.bind(
+        `/${String(spec.property).replaceAll('~', '~0').replaceAll('/', '~1')}`,
+      )
+      return {
+        input: `TRY_CAST(json_extract_string(e.properties, ${pointer}) AS DOUBLE)`,
+        aggregate: 'coalesce(sum(e.input), 0)',
+      }
+    }
+    case 'active_days':
+      return {
+        input: `CAST(e.timestamp AT TIME ZONE ${context.bindValue(context.zone)} AS DATE)`,
+        aggregate: 'count(DISTINCT e.input)',
+      }
+    case 'first_seen':
+      return { input: 'e.timestamp', aggregate: 'min(e.input)' }
+    default:
+      return { input: 'e.timestamp', aggregate: 'max(e.input)' }
+  }
+}
+
+/** `column` inside `window` and never after `asOf`. */
+export function timeFilter(
+  column: string,
+  window: TimeWindow | undefined,
+  context: { asOf: string; bindValue(value: SqlParam): string },
+): string {
+  const parts = [`${column} <= ${context.asOf}`]
+  if (window !== undefined) {
+    parts.push(
+      `${column} ${window.startInclusive ? '>=' : '>'} ${context.bindValue(window.start)}`,
+    )
+    parts.push(
+      `${column} ${window.endInclusive ? '<=' : '<'} ${context.bindValue(window.end)}`,
+    )
+  }
+
+  return parts.join(' AND ')
+}

@@ -1,0 +1,53 @@
+/**
+ * The Fastify app: ingestion under /v1, the API under /api. Built without
+ * listening, so tests call it in-process with `app.inject`.
+ */
+import Fastify from 'fastify'
+
+import { IngestQueue } from '../ingest/ingest-queue.js'
+import { registerApiRoutes } from './api-routes.js'
+import { registerIngestRoutes } from './ingest-routes.js'
+
+import type { FastifyInstance } from 'fastify'
+import type { Store } from '../store/store.js'
+
+export interface AppOptions {
+  logger?: boolean
+}
+
+export interface LeadlensApp {
+  app: FastifyInstance
+  queue: IngestQueue
+}
+
+/** Builds the app over `store`. */
+export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Compressed bodies are checked again after decompression (500 KB).
+    bodyLimit: 4 * 1024 * 1024,
+  })
+  const queue = new IngestQueue(store)
+
+  // Every content type is read raw: clients send JSON under several.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer' },
+    function keepRaw(_request, body, done) {
+      done(null, body)
+    },
+  )
+
+  registerIngestRoutes(app, {
+    queue,
+    // TODO(issue 3): write keys per source; until then every request is the default source.
+    authenticate: async () => 'default',
+  })
+  registerApiRoutes(app, store)
+  app.addHook('onClose', async function drainQueue() {
+    await queue.drain()
+  })
+
+  return { app, queue }
+}

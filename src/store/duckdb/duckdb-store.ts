@@ -1,0 +1,229 @@
+/**
+ * The embedded store: one DuckDB file, one connection, writes serialised.
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBInstance,
+  DuckDBTimestampTZValue,
+  SQLNULL,
+  TIMESTAMPTZ,
+  VARCHAR,
+} from '@duckdb/node-api'
+
+import { StoreError } from '../store-error.js'
+
+import type {
+  DuckDBConnection,
+  DuckDBType,
+  DuckDBValue,
+} from '@duckdb/node-api'
+import type { AppendValue, Row, SqlParam, Store } from '../store.js'
+
+/** Opens (creating if needed) a DuckDB file, or `:memory:`. */
+export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
+  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true })
+
+  let instance: DuckDBInstance
+  try {
+    instance = await DuckDBInstance.create(path)
+  } catch (error) {
+    throw describeOpenError(path, error)
+  }
+
+  const connection = await instance.connect()
+  await connection.run("SET TimeZone = 'UTC'")
+
+  return new DuckDbStore(path, instance, connection)
+}
+
+function describeOpenError(path: string, error: unknown): StoreError {
+  const text = error instanceof Error ? error.message : String(error)
+
+  if (/lock/i.test(text)) {
+    return new StoreError('STORE_LOCKED', `${path} is locked: ${text}`, {
+      cause: error,
+      userMessage:
+        `The store ${path} is held by another process (a running ` +
+        '`leadlens serve`, most likely). Stop that process, send the data ' +
+        'through its HTTP API, or choose another store with --db.',
+    })
+  }
+
+  return new StoreError('STORE_OPEN_FAILED', `cannot open ${path}: ${text}`, {
+    cause: error,
+  })
+}
+
+export class DuckDbStore implements Store {
+  readonly dialect = 'duckdb'
+  readonly location: string
+  private readonly instance: DuckDBInstance
+  private readonly connection: DuckDBConnection
+  private transactionDepth = 0
+
+  constructor(
+    location: string,
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+  ) {
+    this.location = location
+    this.instance = instance
+    this.connection = connection
+  }
+
+  async query<T extends Row = Row>(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): Promise<T[]> {
+    try {
+      const { values, types } = bindParams(params)
+      const reader = await this.connection.runAndReadAll(sql, values, types)
+
+      return reader.getRowObjectsJS().map((row) => toPlainRow(row) as T)
+    } catch (error) {
+      throw queryError(sql, error)
+    }
+  }
+
+  async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
+    try {
+      const { values, types } = bindParams(params)
+      await this.connection.run(sql, values, types)
+    } catch (error) {
+      throw queryError(sql, error)
+    }
+  }
+
+  async appendRows(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly AppendValue[])[],
+  ): Promise<void> {
+    if (rows.length === 0) return
+
+    const isTemporary = table.startsWith('temp.')
+    const name = isTemporary ? table.slice('temp.'.length) : table
+    const appender = isTemporary
+      ? await this.connection.createAppender(name, 'main', 'temp')
+      : await this.connection.createAppender(name)
+
+    try {
+      for (const row of rows) {
+        for (let index = 0; index < columns.length; index++) {
+          appendValue(appender, row[index] ?? null)
+        }
+        appender.endRow()
+      }
+      appender.flushSync()
+    } catch (error) {
+      throw queryError(`append to ${table}`, error)
+    } finally {
+      appender.closeSync()
+    }
+  }
+
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    // Nested calls join the outer transaction.
+    if (this.transactionDepth > 0) return work()
+
+    this.transactionDepth++
+    await this.execute('BEGIN TRANSACTION')
+    try {
+      const result = await work()
+      await this.execute('COMMIT')
+
+      return result
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined)
+      throw error
+    } finally {
+      this.transactionDepth--
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync()
+    this.instance.closeSync()
+  }
+}
+
+type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>
+
+function appendValue(appender: Appender, value: AppendValue): void {
+  if (value === null) appender.appendNull()
+  else if (typeof value === 'string') appender.appendVarchar(value)
+  else if (typeof value === 'number') appender.appendDouble(value)
+  else if (typeof value === 'boolean') appender.appendBoolean(value)
+  else appender.appendTimestampTZ(toTimestampTz(value))
+}
+
+function toTimestampTz(date: Date): DuckDBTimestampTZValue {
+  return new DuckDBTimestampTZValue(BigInt(date.getTime()) * 1000n)
+}
+
+function bindParams(params: readonly SqlParam[]): {
+  values: DuckDBValue[]
+  types: DuckDBType[]
+} {
+  const values: DuckDBValue[] = []
+  const types: DuckDBType[] = []
+
+  for (const param of params) {
+    if (param === null) {
+      values.push(null)
+      types.push(SQLNULL)
+    } else if (typeof param === 'string') {
+      values.push(param)
+      types.push(VARCHAR)
+    } else if (typeof param === 'number') {
+      values.push(param)
+      types.push(DOUBLE)
+    } else if (typeof param === 'boolean') {
+      values.push(param)
+      types.push(BOOLEAN)
+    } else if (typeof param === 'bigint') {
+      values.push(param)
+      types.push(BIGINT)
+    } else {
+      values.push(toTimestampTz(param))
+      types.push(TIMESTAMPTZ)
+    }
+  }
+
+  return { values, types }
+}
+
+/** DuckDB's JS values made plain: safe bigints to numbers, instants to ISO strings. */
+function toPlainRow(row: Record<string, unknown>): Row {
+  const plain: Row = {}
+  for (const [key, value] of Object.entries(row))
+    plain[key] = toPlainValue(value)
+
+  return plain
+}
+
+function toPlainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    const asNumber = Number(value)
+
+    return Number.isSafeInteger(asNumber) ? asNumber : value.toString()
+  }
+  if (value instanceof Date) return value.toISOString()
+
+  return value
+}
+
+function queryError(sql: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error
+  const text = error instanceof Error ? error.message : String(error)
+  const head = sql.replace(/\s+/g, ' ').trim().slice(0, 120)
+
+  return new StoreError('STORE_QUERY_FAILED', `${text} (in: ${head})`, {
+    cause: error,
+  })
+}

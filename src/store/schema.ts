@@ -1,0 +1,178 @@
+/**
+ * The versioned schema. Each migration runs once, in order, inside one
+ * transaction, and is recorded in `schema_migrations`. Add a migration to
+ * change the schema; never edit one that has shipped.
+ */
+import { StoreError } from './store-error.js'
+
+import type { Store } from './store.js'
+
+export interface Migration {
+  version: number
+  description: string
+  statements: string[]
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    description: 'people, accounts, events, CRM records, catalog',
+    statements: [
+      `CREATE TABLE settings (
+        key VARCHAR PRIMARY KEY,
+        value VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE sources (
+        source_id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        write_key VARCHAR NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL,
+        revoked_at TIMESTAMPTZ
+      )`,
+      // One row a person: an identified user, or an anonymous visitor not yet
+      // identified. user_id is the userId, or the anonymousId of a visitor.
+      `CREATE TABLE users (
+        user_id VARCHAR PRIMARY KEY,
+        is_anonymous BOOLEAN NOT NULL,
+        email VARCHAR,
+        created_at TIMESTAMPTZ,
+        first_seen_at TIMESTAMPTZ,
+        last_seen_at TIMESTAMPTZ,
+        traits JSON NOT NULL DEFAULT '{}',
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // Every anonymousId (and alias previousId) that now means a known user.
+      `CREATE TABLE identities (
+        alias_id VARCHAR PRIMARY KEY,
+        user_id VARCHAR NOT NULL,
+        linked_at TIMESTAMPTZ NOT NULL,
+        via VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE accounts (
+        account_id VARCHAR PRIMARY KEY,
+        name VARCHAR,
+        domain VARCHAR,
+        created_at TIMESTAMPTZ,
+        first_seen_at TIMESTAMPTZ,
+        traits JSON NOT NULL DEFAULT '{}',
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE memberships (
+        user_id VARCHAR NOT NULL,
+        account_id VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ,
+        via VARCHAR NOT NULL,
+        PRIMARY KEY (user_id, account_id)
+      )`,
+      // Every accepted message. person_id is the resolved person: the userId,
+      // the user an anonymousId was linked to, or the anonymousId itself.
+      `CREATE TABLE events (
+        source_id VARCHAR NOT NULL,
+        message_id VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        event VARCHAR,
+        person_id VARCHAR,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        account_id VARCHAR,
+        timestamp TIMESTAMPTZ NOT NULL,
+        original_timestamp VARCHAR,
+        sent_at TIMESTAMPTZ,
+        received_at TIMESTAMPTZ NOT NULL,
+        properties JSON NOT NULL DEFAULT '{}',
+        context JSON NOT NULL DEFAULT '{}'
+      )`,
+      // messageId dedup, per source, kept for at least 30 days.
+      `CREATE TABLE message_ids (
+        source_id VARCHAR NOT NULL,
+        message_id VARCHAR NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (source_id, message_id)
+      )`,
+      `CREATE TABLE crm_owners (
+        owner_id VARCHAR PRIMARY KEY,
+        email VARCHAR,
+        name VARCHAR,
+        properties JSON NOT NULL DEFAULT '{}',
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE crm_companies (
+        company_id VARCHAR PRIMARY KEY,
+        name VARCHAR,
+        domain VARCHAR,
+        account_id VARCHAR,
+        owner_id VARCHAR,
+        properties JSON NOT NULL DEFAULT '{}',
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE crm_contacts (
+        contact_id VARCHAR PRIMARY KEY,
+        email VARCHAR,
+        company_id VARCHAR,
+        owner_id VARCHAR,
+        properties JSON NOT NULL DEFAULT '{}',
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE crm_deals (
+        deal_id VARCHAR PRIMARY KEY,
+        account_id VARCHAR,
+        company_id VARCHAR,
+        owner_id VARCHAR,
+        stage VARCHAR,
+        amount DOUBLE,
+        created_at TIMESTAMPTZ,
+        closed_at TIMESTAMPTZ,
+        properties JSON NOT NULL DEFAULT '{}',
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // The catalog's memory of property types: scope is user, account,
+      // event, crm_company, crm_contact, crm_deal or crm_owner.
+      `CREATE TABLE property_types (
+        scope VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        first_seen_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (scope, name)
+      )`,
+    ],
+  },
+]
+
+/** Applies every migration newer than the store's version, each in one transaction. */
+export async function migrateStore(store: Store): Promise<number> {
+  await store.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    description VARCHAR NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL
+  )`)
+
+  const applied = await store.query<{ version: number }>(
+    'SELECT coalesce(max(version), 0) AS version FROM schema_migrations',
+  )
+  const current = Number(applied[0]?.version ?? 0)
+
+  for (const migration of migrations) {
+    if (migration.version <= current) continue
+
+    try {
+      await store.transaction(async () => {
+        for (const statement of migration.statements) {
+          await store.execute(statement)
+        }
+
+        await store.execute(
+          'INSERT INTO schema_migrations VALUES ($1, $2, $3)',
+          [migration.version, migration.description, new Date()],
+        )
+      })
+    } catch (error) {
+      throw new StoreError(
+        'STORE_MIGRATION_FAILED',
+        `migration ${migration.version} (${migration.description}) failed`,
+        { cause: error },
+      )
+    }
+  }
+
+  return migrations.at(-1)?.version ?? 0
+}

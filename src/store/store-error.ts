@@ -1,0 +1,24 @@
+/** The store's error codes: opening, locking and running statements. */
+export type StoreErrorCode =
+  | 'STORE_LOCKED'
+  | 'STORE_URL_UNSUPPORTED'
+  | 'STORE_OPEN_FAILED'
+  | 'STORE_QUERY_FAILED'
+  | 'STORE_MIGRATION_FAILED'
+
+/** An error from the store, with a code, a developer message and a user message. */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode
+  readonly userMessage: string
+
+  constructor(
+    code: StoreErrorCode,
+    message: string,
+    options: { userMessage?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.name = 'StoreError'
+    this.code = code
+    this.userMessage = options.userMessage ?? message
+  }
+}

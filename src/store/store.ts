@@ -1,0 +1,50 @@
+/**
+ * The Store interface: the only way the rest of Leadlens reaches a database.
+ * Each dialect (duckdb/, later postgres/) implements it; everything above it
+ * speaks SQL built from bound parameters and `quoteIdentifier`.
+ */
+
+/** A value bound to a `$n` placeholder. Dates bind as TIMESTAMPTZ. */
+export type SqlParam = string | number | boolean | bigint | Date | null
+
+/** A row as JavaScript values: numbers, strings, booleans, ISO strings for instants. */
+export type Row = Record<string, unknown>
+
+/** A column value for bulk appends; `Date` becomes TIMESTAMPTZ. */
+export type AppendValue = string | number | boolean | Date | null
+
+export type StoreDialect = 'duckdb' | 'postgres'
+
+export interface Store {
+  readonly dialect: StoreDialect
+
+  /** Where the store lives, without credentials: a file path or a redacted URL. */
+  readonly location: string
+
+  query<T extends Row = Row>(
+    sql: string,
+    params?: readonly SqlParam[],
+  ): Promise<T[]>
+
+  execute(sql: string, params?: readonly SqlParam[]): Promise<void>
+
+  /** Appends many rows to a table, in column order, the fastest way the dialect has. */
+  appendRows(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly AppendValue[])[],
+  ): Promise<void>
+
+  /** Runs `work` in one transaction: all of it is committed, or none of it. */
+  transaction<T>(work: () => Promise<T>): Promise<T>
+
+  close(): Promise<void>
+}
+
+/**
+ * Quotes an identifier for SQL: the one place a name becomes SQL text.
+ * @example quoteIdentifier('user"s') // '"user""s"'
+ */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}

@@ -1,0 +1,43 @@
+/**
+ * Workspace settings kept in the store: the IANA time zone for calendar
+ * periods (default UTC) and whether email domains create memberships.
+ */
+import type { Store } from './store.js'
+
+export interface WorkspaceSettings {
+  timezone: string
+  matchAccountsByEmailDomain: boolean
+}
+
+export const defaultSettings: WorkspaceSettings = {
+  timezone: 'UTC',
+  matchAccountsByEmailDomain: false,
+}
+
+/** Reads the settings, with defaults for those never set. */
+export async function readWorkspaceSettings(
+  store: Store,
+): Promise<WorkspaceSettings> {
+  const rows = await store.query<{ key: string; value: string }>(
+    'SELECT key, value FROM settings',
+  )
+  const stored = new Map(rows.map((row) => [row.key, row.value]))
+
+  return {
+    timezone: stored.get('timezone') ?? defaultSettings.timezone,
+    matchAccountsByEmailDomain:
+      stored.get('match_accounts_by_email_domain') === 'true',
+  }
+}
+
+/** Sets one setting. */
+export async function writeWorkspaceSetting(
+  store: Store,
+  key: 'timezone' | 'match_accounts_by_email_domain',
+  value: string,
+): Promise<void> {
+  await store.execute(
+    'INSERT INTO settings VALUES ($1, $2) ON CONFLICT DO UPDATE SET value = excluded.value',
+    [key, value],
+  )
+}
