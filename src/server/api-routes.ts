@@ -22,12 +22,10 @@ export function registerApiRoutes(app: FastifyInstance, store: Store) {
         (raw ?? Buffer.alloc(0)).toString('utf8'),
       ) as typeof body
     } catch {
-      return reply
-        .code(400)
-        .send({
-          code: 'API_JSON_INVALID',
-          message: 'the body is not valid JSON',
-        })
+      return reply.code(400).send({
+        code: 'API_JSON_INVALID',
+        message: 'the body is not valid JSON',
+      })
     }
 
     try {

@@ -64,13 +64,11 @@ async function ingest(
 
   const sourceId = await options.authenticate(request, body.value)
   if (sourceId === undefined) {
-    return reply
-      .code(401)
-      .send({
-        success: false,
-        code: 'INGEST_WRITE_KEY_INVALID',
-        message: 'unknown or revoked write key',
-      })
+    return reply.code(401).send({
+      success: false,
+      code: 'INGEST_WRITE_KEY_INVALID',
+      message: 'unknown or revoked write key',
+    })
   }
 
   const raw = body.value as Record<string, unknown> | null
@@ -81,13 +79,11 @@ async function ingest(
         : []
       : [raw]
   if (impliedType === undefined && !Array.isArray(raw?.batch)) {
-    return reply
-      .code(400)
-      .send({
-        success: false,
-        code: 'INGEST_FIELD_INVALID',
-        message: 'a batch body needs a batch array',
-      })
+    return reply.code(400).send({
+      success: false,
+      code: 'INGEST_FIELD_INVALID',
+      message: 'a batch body needs a batch array',
+    })
   }
 
   const accepted: NormalizedMessage[] = []

@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest'
+
+import { normalizeMessage } from './normalize-message.js'
+
+const envelope = (receivedAt: string, extra = {}) => ({
+  sourceId: 'test',
+  receivedAt: new Date(receivedAt),
+  ...extra,
+})
+
+function accepted(raw: unknown, receivedAt: string, extra = {}) {
+  const result = normalizeMessage(raw, envelope(receivedAt, extra))
+  if (!result.ok) throw new Error(JSON.stringify(result.issues))
+  return result.message
+}
+
+function codes(raw: unknown, extra = {}) {
+  const result = normalizeMessage(raw, envelope('2030-01-01T00:00:00Z', extra))
+  return result.ok ? [] : result.issues.map((issue) => issue.code)
+}
+
+describe('normalizeMessage: time', () => {
+  it('corrects a client clock three days fast and keeps the original', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'Signed Up',
+        userId: 'u1',
+        timestamp: '2030-01-04T10:00:00Z',
+        sentAt: '2030-01-04T10:00:05Z',
+      },
+      '2030-01-01T10:00:05Z',
+    )
+    expect(message.timestamp.toISOString()).toBe('2030-01-01T10:00:00.000Z')
+    expect(message.originalTimestamp).toBe('2030-01-04T10:00:00Z')
+  })
+
+  it('reads a mobile client in UTC-3 by context.timezone and leaves network delay alone', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'Opened App',
+        userId: 'u1',
+        timestamp: '2024-01-15T18:33:28.414',
+        sentAt: '2024-01-15T18:33:29.001',
+        context: { timezone: 'America/Sao_Paulo' },
+      },
+      '2024-01-15T21:33:29.100Z',
+    )
+    expect(message.timestamp.toISOString()).toBe('2024-01-15T21:33:28.414Z')
+  })
+
+  it('uses the batch sentAt when the message has none', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u1',
+        timestamp: '2030-01-04T10:00:00Z',
+      },
+      '2030-01-01T10:00:05Z',
+      { batchSentAt: '2030-01-04T10:00:05Z' },
+    )
+    expect(message.timestamp.toISOString()).toBe('2030-01-01T10:00:00.000Z')
+  })
+
+  it('never dates an event after its receipt', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u1',
+        timestamp: '2031-01-01T00:00:00Z',
+      },
+      '2030-01-01T00:00:00Z',
+    )
+    expect(message.timestamp.toISOString()).toBe('2030-01-01T00:00:00.000Z')
+  })
+
+  it('takes the receipt time when a message has no timestamp', () => {
+    const message = accepted(
+      { type: 'page', anonymousId: 'a1' },
+      '2030-01-01T00:00:00Z',
+    )
+    expect(message.timestamp.toISOString()).toBe('2030-01-01T00:00:00.000Z')
+  })
+})
+
+describe('normalizeMessage: rejections', () => {
+  it('rejects a message that is not an object', () => {
+    expect(codes([1, 2])).toEqual(['INGEST_NOT_AN_OBJECT'])
+  })
+
+  it('rejects an unknown type', () => {
+    expect(codes({ type: 'bogus', userId: 'u1' })).toEqual([
+      'INGEST_TYPE_UNKNOWN',
+    ])
+  })
+
+  it('rejects a message without any id', () => {
+    expect(codes({ type: 'track', event: 'E' })).toEqual(['INGEST_ID_MISSING'])
+  })
+
+  it('rejects a track without an event name', () => {
+    expect(codes({ type: 'track', userId: 'u1', event: ' ' })).toEqual([
+      'INGEST_EVENT_MISSING',
+    ])
+  })
+
+  it('rejects a group without a groupId and an alias without a previousId', () => {
+    expect(codes({ type: 'group', userId: 'u1' })).toEqual([
+      'INGEST_GROUP_ID_MISSING',
+    ])
+    expect(codes({ type: 'alias', userId: 'u1' })).toEqual([
+      'INGEST_PREVIOUS_ID_MISSING',
+    ])
+  })
+
+  it('rejects properties that are not an object', () => {
+    expect(
+      codes({ type: 'track', event: 'E', userId: 'u1', properties: 'x' }),
+    ).toEqual(['INGEST_FIELD_INVALID'])
+  })
+
+  it('rejects an unparseable and a zoneless timestamp with distinct codes', () => {
+    expect(
+      codes({ type: 'track', event: 'E', userId: 'u1', timestamp: 'soon' }),
+    ).toEqual(['INGEST_TIMESTAMP_INVALID'])
+    expect(
+      codes({
+        type: 'track',
+        event: 'E',
+        userId: 'u1',
+        timestamp: '2024-01-15T18:33:28',
+      }),
+    ).toEqual(['INGEST_TIMESTAMP_ZONELESS'])
+  })
+
+  it('rejects a message over 32 KB, naming the limit', () => {
+    const result = normalizeMessage(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u1',
+        properties: { blob: 'x'.repeat(40_000) },
+      },
+      envelope('2030-01-01T00:00:00Z'),
+    )
+    expect(result.ok).toBe(false)
+    if (!result.ok) {
+      expect(result.issues[0]?.code).toBe('INGEST_MESSAGE_TOO_LARGE')
+      expect(result.issues[0]?.message).toContain('32 KB')
+    }
+  })
+
+  it('reports every problem of a message, not only the first', () => {
+    expect(codes({ type: 'track', timestamp: 'soon' }).sort()).toEqual([
+      'INGEST_EVENT_MISSING',
+      'INGEST_ID_MISSING',
+      'INGEST_TIMESTAMP_INVALID',
+    ])
+  })
+})
+
+describe('normalizeMessage: text', () => {
+  it('replaces NUL and lone surrogates and keeps accents and emoji', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'Café ☕',
+        userId: 'u1',
+        properties: { note: 'a\u0000b', broken: 'x\uD800y', emoji: '🚀 ñ' },
+      },
+      '2030-01-01T00:00:00Z',
+    )
+    expect(message.event).toBe('Café ☕')
+    expect(message.properties).toEqual({
+      note: 'a\uFFFDb',
+      broken: 'x\uFFFDy',
+      emoji: '🚀 ñ',
+    })
+  })
+})

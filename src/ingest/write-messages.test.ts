@@ -1,0 +1,223 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+import { openTempStore } from '../../test/support/temp-store.js'
+import { normalizeMessage } from './normalize-message.js'
+import { writeMessages } from './write-messages.js'
+
+import type { TempStore } from '../../test/support/temp-store.js'
+import type { NormalizedMessage } from './normalize-message.js'
+
+let temp: TempStore
+beforeEach(async () => {
+  temp = await openTempStore()
+})
+afterEach(async () => {
+  await temp.dispose()
+})
+
+function message(
+  raw: Record<string, unknown>,
+  sourceId = 'web',
+): NormalizedMessage {
+  const result = normalizeMessage(raw, {
+    sourceId,
+    receivedAt: new Date('2030-01-01T00:00:00Z'),
+  })
+  if (!result.ok) throw new Error(JSON.stringify(result.issues))
+  return result.message
+}
+
+let sequence = 0
+const track = (extra: Record<string, unknown>) =>
+  message({
+    type: 'track',
+    event: 'Clicked',
+    timestamp: '2029-12-01T00:00:00Z',
+    messageId: `m${++sequence}`,
+    ...extra,
+  })
+
+describe('writeMessages', () => {
+  it('stores a message sent twice with the same messageId once, counting one duplicate', async () => {
+    const first = await writeMessages(temp.store, [
+      track({ userId: 'u1', messageId: 'ord-9001-paid' }),
+    ])
+    const again = await writeMessages(temp.store, [
+      track({ userId: 'u1', messageId: 'ord-9001-paid' }),
+    ])
+
+    expect(first).toMatchObject({ stored: 1, duplicates: 0 })
+    expect(again).toMatchObject({ stored: 0, duplicates: 1 })
+    const rows = await temp.store.query('SELECT count(*) AS n FROM events')
+    expect(rows[0]?.n).toBe(1)
+  })
+
+  it('counts a duplicate inside one batch once', async () => {
+    const summary = await writeMessages(temp.store, [
+      track({ userId: 'u1', messageId: 'same' }),
+      track({ userId: 'u1', messageId: 'same' }),
+    ])
+    expect(summary).toMatchObject({ stored: 1, duplicates: 1 })
+  })
+
+  it('keeps the same messageId apart for two sources', async () => {
+    const summary = await writeMessages(temp.store, [
+      message(
+        { type: 'track', event: 'E', userId: 'u1', messageId: 'x' },
+        'web',
+      ),
+      message(
+        { type: 'track', event: 'E', userId: 'u1', messageId: 'x' },
+        'ios',
+      ),
+    ])
+    expect(summary).toMatchObject({ stored: 2, duplicates: 0 })
+  })
+
+  it("moves a visitor's history to the user on identify, across batches", async () => {
+    await writeMessages(temp.store, [
+      track({ anonymousId: 'anon-1' }),
+      track({ anonymousId: 'anon-1' }),
+    ])
+    await writeMessages(temp.store, [
+      message({
+        type: 'identify',
+        userId: 'u1',
+        anonymousId: 'anon-1',
+        messageId: 'id1',
+        traits: { email: 'Ann@Example.COM' },
+      }),
+    ])
+    await writeMessages(temp.store, [track({ anonymousId: 'anon-1' })])
+
+    const persons = await temp.store.query(
+      'SELECT DISTINCT person_id FROM events',
+    )
+    expect(persons).toEqual([{ person_id: 'u1' }])
+    const users = await temp.store.query(
+      'SELECT user_id, is_anonymous, email FROM users',
+    )
+    expect(users).toEqual([
+      { user_id: 'u1', is_anonymous: false, email: 'ann@example.com' },
+    ])
+  })
+
+  it('links a visitor identified in the same batch as its earlier events', async () => {
+    await writeMessages(temp.store, [
+      track({ anonymousId: 'anon-2' }),
+      message({
+        type: 'identify',
+        userId: 'u2',
+        anonymousId: 'anon-2',
+        messageId: 'id2',
+      }),
+    ])
+    const persons = await temp.store.query(
+      'SELECT DISTINCT person_id FROM events',
+    )
+    expect(persons).toEqual([{ person_id: 'u2' }])
+    const users = await temp.store.query('SELECT count(*) AS n FROM users')
+    expect(users[0]?.n).toBe(1)
+  })
+
+  it('refuses to alias two identified users into one, and keeps the message', async () => {
+    await writeMessages(temp.store, [
+      message({ type: 'identify', userId: 'u1', messageId: 'a' }),
+      message({ type: 'identify', userId: 'u2', messageId: 'b' }),
+    ])
+    const summary = await writeMessages(temp.store, [
+      message({
+        type: 'alias',
+        previousId: 'u1',
+        userId: 'u2',
+        messageId: 'c',
+      }),
+    ])
+
+    expect(summary.stored).toBe(1)
+    expect(summary.warnings.map((w) => w.code)).toEqual([
+      'INGEST_ALIAS_REFUSED',
+    ])
+    const users = await temp.store.query(
+      'SELECT user_id FROM users ORDER BY user_id',
+    )
+    expect(users).toEqual([{ user_id: 'u1' }, { user_id: 'u2' }])
+  })
+
+  it('aliases a visitor to a user', async () => {
+    await writeMessages(temp.store, [track({ anonymousId: 'anon-3' })])
+    await writeMessages(temp.store, [
+      message({
+        type: 'alias',
+        previousId: 'anon-3',
+        userId: 'u3',
+        messageId: 'al',
+      }),
+    ])
+    const persons = await temp.store.query(
+      "SELECT DISTINCT person_id FROM events WHERE type = 'track'",
+    )
+    expect(persons).toEqual([{ person_id: 'u3' }])
+  })
+
+  it('makes a membership and account traits from a group call, keeping its start', async () => {
+    await writeMessages(temp.store, [
+      message({
+        type: 'group',
+        userId: 'u1',
+        groupId: 'acct_77',
+        timestamp: '2029-05-01T00:00:00Z',
+        traits: { name: 'Acme', employees: 120 },
+        messageId: 'g1',
+      }),
+      message({
+        type: 'group',
+        userId: 'u1',
+        groupId: 'acct_77',
+        timestamp: '2029-06-01T00:00:00Z',
+        traits: { plan: 'team' },
+        messageId: 'g2',
+      }),
+    ])
+    const accounts = await temp.store.query(
+      'SELECT account_id, name, traits FROM accounts',
+    )
+    expect(accounts).toHaveLength(1)
+    expect(accounts[0]?.name).toBe('Acme')
+    expect(JSON.parse(String(accounts[0]?.traits))).toEqual({
+      name: 'Acme',
+      employees: 120,
+      plan: 'team',
+    })
+    const memberships = await temp.store.query(
+      'SELECT user_id, account_id, started_at FROM memberships',
+    )
+    expect(memberships).toEqual([
+      {
+        user_id: 'u1',
+        account_id: 'acct_77',
+        started_at: '2029-05-01T00:00:00.000Z',
+      },
+    ])
+  })
+
+  it('coerces a number sent later as "7" and keeps an uncoercible value raw, reporting it', async () => {
+    await writeMessages(temp.store, [
+      track({ userId: 'u1', properties: { seats: 3 } }),
+    ])
+    const summary = await writeMessages(temp.store, [
+      track({ userId: 'u1', properties: { seats: '7' } }),
+      track({ userId: 'u1', properties: { seats: 'many' } }),
+    ])
+
+    expect(summary.warnings).toHaveLength(1)
+    expect(summary.warnings[0]).toMatchObject({
+      code: 'INGEST_PROPERTY_TYPE_MISMATCH',
+      path: 'properties.seats',
+    })
+    const rows = await temp.store.query(
+      "SELECT json_extract(properties, '$.seats') AS seats FROM events ORDER BY timestamp, message_id",
+    )
+    expect(rows.map((r) => r.seats).sort()).toEqual(['"many"', '3', '7'])
+  })
+})

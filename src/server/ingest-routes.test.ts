@@ -1,0 +1,144 @@
+import { gzipSync } from 'node:zlib'
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+import { openTempStore } from '../../test/support/temp-store.js'
+import { createApp } from './create-app.js'
+
+import type { TempStore } from '../../test/support/temp-store.js'
+import type { LeadlensApp } from './create-app.js'
+
+let temp: TempStore
+let leadlens: LeadlensApp
+beforeEach(async () => {
+  temp = await openTempStore()
+  leadlens = createApp(temp.store)
+})
+afterEach(async () => {
+  await leadlens.app.close()
+  await temp.dispose()
+})
+
+const count = async (sql: string) => Number((await temp.store.query(sql))[0]?.n)
+
+describe('ingestion routes', () => {
+  it('stores a track posted to /v1/track and answers after the commit', async () => {
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload: {
+        userId: 'u1',
+        event: 'Signed Up',
+        messageId: 'm1',
+        timestamp: '2030-01-01T00:00:00Z',
+      },
+    })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({ success: true, stored: 1 })
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(1)
+  })
+
+  it('accepts a gzip body sent as x-www-form-urlencoded, as RudderStack does', async () => {
+    const body = gzipSync(
+      JSON.stringify({
+        batch: [{ type: 'identify', userId: 'u1', messageId: 'r1' }],
+      }),
+    )
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-encoding': 'gzip',
+      },
+      payload: body,
+    })
+    expect(response.statusCode).toBe(200)
+    expect(await count('SELECT count(*) AS n FROM users')).toBe(1)
+  })
+
+  it('rejects one bad message of a batch with its index and stores the rest', async () => {
+    const batch = Array.from({ length: 50 }, (_, index) => ({
+      type: 'track',
+      event: 'Clicked',
+      userId: `u${index}`,
+      messageId: `b${index}`,
+      properties: index === 7 ? { blob: 'x'.repeat(40 * 1024) } : {},
+    }))
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: { batch },
+    })
+
+    expect(response.statusCode).toBe(400)
+    const answer = response.json()
+    expect(answer.stored).toBe(49)
+    expect(answer.rejected).toHaveLength(1)
+    expect(answer.rejected[0]).toMatchObject({
+      index: 7,
+      code: 'INGEST_MESSAGE_TOO_LARGE',
+    })
+    expect(answer.rejected[0].message).toContain('32 KB')
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(49)
+  })
+
+  it('answers 413 for a body over 500 KB, naming the limit, and stores nothing', async () => {
+    const batch = Array.from({ length: 30 }, (_, index) => ({
+      type: 'track',
+      event: 'E',
+      userId: 'u',
+      messageId: `big${index}`,
+      properties: { blob: 'y'.repeat(20 * 1024) },
+    }))
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: { batch },
+    })
+    expect(response.statusCode).toBe(413)
+    expect(response.json().message).toContain('500 KB')
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(0)
+  })
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"batch": [',
+    })
+    expect(response.statusCode).toBe(400)
+    expect(response.json().code).toBe('INGEST_JSON_INVALID')
+  })
+
+  it('counts a resent message as a duplicate', async () => {
+    const payload = {
+      userId: 'u1',
+      event: 'Order Paid',
+      messageId: 'ord-9001-paid',
+    }
+    await leadlens.app.inject({ method: 'POST', url: '/v1/track', payload })
+    const again = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload,
+    })
+    expect(again.json()).toMatchObject({ stored: 0, duplicates: 1 })
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(1)
+  })
+
+  it('commits concurrent requests together and answers each with its own counts', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        leadlens.app.inject({
+          method: 'POST',
+          url: '/v1/track',
+          payload: { userId: `c${index}`, event: 'E', messageId: `c${index}` },
+        }),
+      ),
+    )
+    expect(responses.map((r) => r.json().stored)).toEqual(Array(20).fill(1))
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(20)
+  })
+})
