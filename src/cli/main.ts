@@ -10,6 +10,8 @@ import { describeError, isUserError } from './describe-error.js'
 import { registerImportCommands } from './import-command.js'
 import { registerListCommands } from './list-command.js'
 import { registerServeCommand } from './serve-command.js'
+import { registerSettingsCommand } from './settings-command.js'
+import { registerSourcesCommand } from './sources-command.js'
 import { registerStatsCommand } from './stats-command.js'
 
 import type { Store } from '../store/store.js'
@@ -61,6 +63,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerImportCommands(program, context)
   registerListCommands(program, context)
   registerStatsCommand(program, context)
+  registerSourcesCommand(program, context)
+  registerSettingsCommand(program, context)
 
   try {
     await program.parseAsync([...argv])

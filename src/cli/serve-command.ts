@@ -1,4 +1,5 @@
 /** `leadlens serve`: ingestion, API and (later) the web app on one port. */
+import { addSource, listSources } from '../ingest/sources.js'
 import { startServer } from '../server/start-server.js'
 
 import type { Command } from 'commander'
@@ -12,6 +13,11 @@ export function registerServeCommand(program: Command, context: CliContext) {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action(async function runServe(options: { port: string; host: string }) {
       const store = await context.openStore()
+      const sources = await listSources(store)
+      let firstKey: string | undefined
+      if (!sources.some((source) => source.revokedAt === null)) {
+        firstKey = (await addSource(store, nextDefaultName(sources))).writeKey
+      }
       const server = await startServer(store, {
         port: Number(options.port),
         host: options.host,
@@ -23,8 +29,12 @@ export function registerServeCommand(program: Command, context: CliContext) {
           `  store      ${store.location}`,
           `  ingestion  POST /v1/track, /v1/identify, /v1/group, /v1/batch ... (Segment's API)`,
           `  API        GET /api/stats, POST /api/lists/preview`,
-          'Load data: leadlens import events FILE.ndjson[.gz] (stop the server first: it holds the store),',
-          '           or point a Segment/RudderStack source at this address.',
+          firstKey === undefined
+            ? '  write keys `leadlens sources add NAME` (with the server stopped)'
+            : `  write key  ${firstKey}  (source "default", shown only once)`,
+          'Load data: point a Segment or RudderStack source at this address with',
+          '           the write key, or stop the server and run',
+          '           leadlens import events FILE.ndjson[.gz]',
         ].join('\n'),
       )
 
@@ -35,4 +45,12 @@ export function registerServeCommand(program: Command, context: CliContext) {
       })
       await server.close()
     })
+}
+
+function nextDefaultName(sources: { name: string }[]): string {
+  const names = new Set(sources.map((source) => source.name))
+  let name = 'default'
+  for (let n = 2; names.has(name); n++) name = `default-${n}`
+
+  return name
 }

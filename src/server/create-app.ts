@@ -6,6 +6,7 @@ import Fastify from 'fastify'
 
 import { IngestQueue } from '../ingest/ingest-queue.js'
 import { registerApiRoutes } from './api-routes.js'
+import { authenticateWriteKey } from './authenticate-write-key.js'
 import { registerIngestRoutes } from './ingest-routes.js'
 
 import type { FastifyInstance } from 'fastify'
@@ -41,8 +42,7 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
 
   registerIngestRoutes(app, {
     queue,
-    // TODO(issue 3): write keys per source; until then every request is the default source.
-    authenticate: async () => 'default',
+    authenticate: authenticateWriteKey(store),
   })
   registerApiRoutes(app, store)
   app.addHook('onClose', async function drainQueue() {

@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import { openTempStore } from '../../test/support/temp-store.js'
+import { addSource, revokeSource } from '../ingest/sources.js'
 import { createApp } from './create-app.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
@@ -10,9 +11,15 @@ import type { LeadlensApp } from './create-app.js'
 
 let temp: TempStore
 let leadlens: LeadlensApp
+let writeKey: string
+let auth: { authorization: string }
 beforeEach(async () => {
   temp = await openTempStore()
   leadlens = createApp(temp.store)
+  writeKey = (await addSource(temp.store, 'web')).writeKey
+  auth = {
+    authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+  }
 })
 afterEach(async () => {
   await leadlens.app.close()
@@ -26,6 +33,7 @@ describe('ingestion routes', () => {
     const response = await leadlens.app.inject({
       method: 'POST',
       url: '/v1/track',
+      headers: auth,
       payload: {
         userId: 'u1',
         event: 'Signed Up',
@@ -48,6 +56,7 @@ describe('ingestion routes', () => {
       method: 'POST',
       url: '/v1/batch',
       headers: {
+        ...auth,
         'content-type': 'application/x-www-form-urlencoded',
         'content-encoding': 'gzip',
       },
@@ -68,6 +77,7 @@ describe('ingestion routes', () => {
     const response = await leadlens.app.inject({
       method: 'POST',
       url: '/v1/batch',
+      headers: auth,
       payload: { batch },
     })
 
@@ -94,6 +104,7 @@ describe('ingestion routes', () => {
     const response = await leadlens.app.inject({
       method: 'POST',
       url: '/v1/batch',
+      headers: auth,
       payload: { batch },
     })
     expect(response.statusCode).toBe(413)
@@ -105,7 +116,7 @@ describe('ingestion routes', () => {
     const response = await leadlens.app.inject({
       method: 'POST',
       url: '/v1/batch',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...auth, 'content-type': 'application/json' },
       payload: '{"batch": [',
     })
     expect(response.statusCode).toBe(400)
@@ -118,10 +129,16 @@ describe('ingestion routes', () => {
       event: 'Order Paid',
       messageId: 'ord-9001-paid',
     }
-    await leadlens.app.inject({ method: 'POST', url: '/v1/track', payload })
+    await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: auth,
+      payload,
+    })
     const again = await leadlens.app.inject({
       method: 'POST',
       url: '/v1/track',
+      headers: auth,
       payload,
     })
     expect(again.json()).toMatchObject({ stored: 0, duplicates: 1 })
@@ -134,11 +151,55 @@ describe('ingestion routes', () => {
         leadlens.app.inject({
           method: 'POST',
           url: '/v1/track',
+          headers: auth,
           payload: { userId: `c${index}`, event: 'E', messageId: `c${index}` },
         }),
       ),
     )
     expect(responses.map((r) => r.json().stored)).toEqual(Array(20).fill(1))
     expect(await count('SELECT count(*) AS n FROM events')).toBe(20)
+  })
+
+  it('takes the write key from the body when there is no Basic auth', async () => {
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: {
+        writeKey,
+        batch: [{ type: 'track', event: 'E', userId: 'u1' }],
+      },
+    })
+    expect(response.statusCode).toBe(200)
+  })
+
+  it('answers 401 and stores nothing without a key, with an unknown key or a revoked key', async () => {
+    const payload = { userId: 'u1', event: 'E' }
+    const none = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload,
+    })
+    const unknown = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      payload,
+      headers: {
+        authorization: `Basic ${Buffer.from('ll_nope:').toString('base64')}`,
+      },
+    })
+    await revokeSource(temp.store, 'web')
+    const revoked = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: auth,
+      payload,
+    })
+
+    expect([none.statusCode, unknown.statusCode, revoked.statusCode]).toEqual([
+      401, 401, 401,
+    ])
+    expect(revoked.json().code).toBe('INGEST_WRITE_KEY_INVALID')
+    expect(revoked.body).not.toContain(writeKey)
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(0)
   })
 })

@@ -1,6 +1,7 @@
 /**
  * The embedded store: one DuckDB file, one connection, writes serialised.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
@@ -36,9 +37,23 @@ export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
   }
 
   const connection = await instance.connect()
+  const reader = await instance.connect()
   await connection.run("SET TimeZone = 'UTC'")
+  await reader.run("SET TimeZone = 'UTC'")
 
-  return new DuckDbStore(path, instance, connection)
+  return new DuckDbStore(path, instance, connection, reader)
+}
+
+/** Runs tasks one at a time, in the order they were queued. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve()
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task)
+    this.tail = result.catch(() => undefined)
+
+    return result
+  }
 }
 
 function describeOpenError(path: string, error: unknown): StoreError {
@@ -59,44 +74,72 @@ function describeOpenError(path: string, error: unknown): StoreError {
   })
 }
 
+/**
+ * Writes go through one connection, one transaction at a time; reads outside
+ * a transaction use a second connection, so they see only committed data and
+ * never land inside another caller's transaction.
+ */
 export class DuckDbStore implements Store {
   readonly dialect = 'duckdb'
   readonly location: string
   private readonly instance: DuckDBInstance
   private readonly connection: DuckDBConnection
-  private transactionDepth = 0
+  private readonly reader: DuckDBConnection
+  private readonly writeLock = new Mutex()
+  private readonly readLock = new Mutex()
+  private readonly insideTransaction = new AsyncLocalStorage<true>()
 
   constructor(
     location: string,
     instance: DuckDBInstance,
     connection: DuckDBConnection,
+    reader: DuckDBConnection,
   ) {
     this.location = location
     this.instance = instance
     this.connection = connection
+    this.reader = reader
+  }
+
+  /** Runs `task` on the write connection: directly inside a transaction, else in turn. */
+  private onWriter<T>(task: () => Promise<T>): Promise<T> {
+    if (this.insideTransaction.getStore()) return task()
+
+    return this.writeLock.run(task)
   }
 
   async query<T extends Row = Row>(
     sql: string,
     params: readonly SqlParam[] = [],
   ): Promise<T[]> {
-    try {
-      const { values, types } = bindParams(params)
-      const reader = await this.connection.runAndReadAll(sql, values, types)
+    const isRead = /^\s*(SELECT|WITH)\b/i.test(sql)
+    const connection =
+      isRead && !this.insideTransaction.getStore() ? this.reader : undefined
+    const run = async (target: DuckDBConnection) => {
+      try {
+        const { values, types } = bindParams(params)
+        const result = await target.runAndReadAll(sql, values, types)
 
-      return reader.getRowObjectsJS().map((row) => toPlainRow(row) as T)
-    } catch (error) {
-      throw queryError(sql, error)
+        return result.getRowObjectsJS().map((row) => toPlainRow(row) as T)
+      } catch (error) {
+        throw queryError(sql, error)
+      }
     }
+
+    return connection === undefined
+      ? this.onWriter(() => run(this.connection))
+      : this.readLock.run(() => run(connection))
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
-    try {
-      const { values, types } = bindParams(params)
-      await this.connection.run(sql, values, types)
-    } catch (error) {
-      throw queryError(sql, error)
-    }
+    await this.onWriter(async () => {
+      try {
+        const { values, types } = bindParams(params)
+        await this.connection.run(sql, values, types)
+      } catch (error) {
+        throw queryError(sql, error)
+      }
+    })
   }
 
   async appendRows(
@@ -106,6 +149,14 @@ export class DuckDbStore implements Store {
   ): Promise<void> {
     if (rows.length === 0) return
 
+    await this.onWriter(() => this.append(table, columns, rows))
+  }
+
+  private async append(
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly AppendValue[])[],
+  ): Promise<void> {
     const isTemporary = table.startsWith('temp.')
     const name = isTemporary ? table.slice('temp.'.length) : table
     const appender = isTemporary
@@ -129,24 +180,28 @@ export class DuckDbStore implements Store {
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     // Nested calls join the outer transaction.
-    if (this.transactionDepth > 0) return work()
+    if (this.insideTransaction.getStore()) return work()
 
-    this.transactionDepth++
-    await this.execute('BEGIN TRANSACTION')
-    try {
-      const result = await work()
-      await this.execute('COMMIT')
+    return this.writeLock.run(() =>
+      this.insideTransaction.run(true, async () => {
+        await this.execute('BEGIN TRANSACTION')
+        try {
+          const result = await work()
+          await this.execute('COMMIT')
 
-      return result
-    } catch (error) {
-      await this.connection.run('ROLLBACK').catch(() => undefined)
-      throw error
-    } finally {
-      this.transactionDepth--
-    }
+          return result
+        } catch (error) {
+          await this.connection.run('ROLLBACK').catch(() => undefined)
+          throw error
+        }
+      }),
+    )
   }
 
   async close(): Promise<void> {
+    await this.writeLock.run(async () => undefined)
+    await this.readLock.run(async () => undefined)
+    this.reader.closeSync()
     this.connection.closeSync()
     this.instance.closeSync()
   }
