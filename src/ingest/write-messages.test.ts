@@ -221,3 +221,68 @@ describe('writeMessages', () => {
     expect(rows.map((r) => r.seats).sort()).toEqual(['"many"', '3', '7'])
   })
 })
+
+describe('writeMessages: accounts by email domain', () => {
+  const identify = (userId: string, email: string) =>
+    message({
+      type: 'identify',
+      userId,
+      messageId: `id-${userId}`,
+      traits: { email },
+    })
+
+  it('puts people on the account of their registrable domain, never a free-mail one', async () => {
+    await temp.store.execute(
+      "INSERT INTO settings VALUES ('match_accounts_by_email_domain', 'true')",
+    )
+    await writeMessages(temp.store, [
+      identify('ann', 'ann@email.acme-corp.example'),
+      identify('ben', 'ben@acme-corp.co.uk'),
+      identify('cy', 'cy@gmail.com'),
+    ])
+    await writeMessages(temp.store, [identify('dee', 'dee@ACME-CORP.example')])
+
+    const rows = await temp.store.query(
+      'SELECT user_id, account_id FROM memberships ORDER BY user_id',
+    )
+    expect(rows).toEqual([
+      { user_id: 'ann', account_id: 'acme-corp.example' },
+      { user_id: 'ben', account_id: 'acme-corp.co.uk' },
+      { user_id: 'dee', account_id: 'acme-corp.example' },
+    ])
+    expect(
+      await temp.store.query('SELECT email FROM users WHERE user_id = $1', [
+        'dee',
+      ]),
+    ).toEqual([{ email: 'dee@acme-corp.example' }])
+  })
+
+  it('joins the existing account that has the domain', async () => {
+    await temp.store.execute(
+      "INSERT INTO settings VALUES ('match_accounts_by_email_domain', 'true')",
+    )
+    await writeMessages(temp.store, [
+      message({
+        type: 'group',
+        userId: 'x',
+        groupId: 'acct_9',
+        messageId: 'g',
+        traits: { website: 'https://www.acme-corp.example' },
+      }),
+    ])
+    await writeMessages(temp.store, [identify('eve', 'eve@acme-corp.example')])
+
+    expect(
+      await temp.store.query(
+        "SELECT account_id FROM memberships WHERE user_id = 'eve'",
+      ),
+    ).toEqual([{ account_id: 'acct_9' }])
+  })
+
+  it('makes no membership from an email when the setting is off', async () => {
+    await writeMessages(temp.store, [identify('fay', 'fay@acme-corp.example')])
+    expect(
+      await temp.store.query('SELECT count(*) AS n FROM memberships'),
+    ).toEqual([{ n: 0 }])
+  })
+})

@@ -11,6 +11,8 @@ import {
   readPropertyTypes,
   recordPropertyTypes,
 } from '../catalog/property-catalog.js'
+import { readWorkspaceSettings } from '../store/workspace-settings.js'
+import { accountDomainOfEmail, registrableDomain } from './email-domain.js'
 import { parseInstant } from './parse-instant.js'
 import { resolveIdentity } from './resolve-identity.js'
 
@@ -70,7 +72,13 @@ export async function writeMessages(
 
       await applyLinks(store, identity)
       await upsertPeople(store, fresh, identity)
-      await upsertAccounts(store, fresh, identity)
+      const settings = await readWorkspaceSettings(store)
+      await upsertAccounts(
+        store,
+        fresh,
+        identity,
+        settings.matchAccountsByEmailDomain,
+      )
       await appendEvents(store, fresh, identity)
       await recordPropertyTypes(store, firstSeen, new Date())
     }
@@ -367,9 +375,22 @@ async function upsertAccounts(
   store: Store,
   messages: NormalizedMessage[],
   identity: IdentityResolution,
+  matchByEmailDomain: boolean,
 ) {
   const accounts = new Map<string, AccountRow>()
-  const memberships = new Map<string, [string, string, Date]>()
+  const memberships = new Map<string, [string, string, Date, string]>()
+  const addMembership = (
+    personId: string,
+    accountId: string,
+    at: Date,
+    via: string,
+  ) => {
+    const key = `${personId}\u0000${accountId}`
+    const existing = memberships.get(key)
+    if (existing === undefined || at < existing[2]) {
+      memberships.set(key, [personId, accountId, at, via])
+    }
+  }
 
   for (const message of messages) {
     if (message.type !== 'group' || message.groupId === null) continue
@@ -380,24 +401,29 @@ async function upsertAccounts(
       firstSeen: message.timestamp,
       traits: {},
     }
-    if (message.timestamp < account.firstSeen)
+    if (message.timestamp < account.firstSeen) {
       account.firstSeen = message.timestamp
+    }
     Object.assign(account.traits, message.properties)
     const name = message.properties.name
     if (typeof name === 'string') account.name = name
     const domain = message.properties.domain ?? message.properties.website
-    if (typeof domain === 'string') account.domain = domain.toLowerCase()
+    if (typeof domain === 'string') account.domain = registrableDomain(domain)
     accounts.set(message.groupId, account)
 
-    const personId = identity.personOf(message)
-    const key = `${personId}\u0000${message.groupId}`
-    const existing = memberships.get(key)
-    if (existing === undefined || message.timestamp < existing[2]) {
-      memberships.set(key, [personId, message.groupId, message.timestamp])
-    }
+    addMembership(
+      identity.personOf(message),
+      message.groupId,
+      message.timestamp,
+      'group',
+    )
   }
 
-  if (accounts.size === 0) return
+  if (matchByEmailDomain) {
+    await matchEmailDomains(store, messages, identity, accounts, addMembership)
+  }
+
+  if (memberships.size === 0) return
 
   const now = new Date()
   await stage(
@@ -441,12 +467,7 @@ async function upsertAccounts(
       started_at: 'TIMESTAMPTZ',
       via: 'VARCHAR',
     },
-    [...memberships.values()].map(([user, account, at]) => [
-      user,
-      account,
-      at,
-      'group',
-    ]),
+    [...memberships.values()],
   )
   await store.execute(
     `INSERT INTO memberships SELECT * FROM temp.staged_memberships
@@ -495,4 +516,59 @@ async function appendEvents(
   ])
 
   await store.appendRows('events', eventColumns, rows)
+}
+
+// With the workspace setting on, an identified email's registrable domain
+// names an account: the one with that domain, else a new one keyed by it.
+async function matchEmailDomains(
+  store: Store,
+  messages: NormalizedMessage[],
+  identity: IdentityResolution,
+  accounts: Map<string, AccountRow>,
+  addMembership: (
+    person: string,
+    account: string,
+    at: Date,
+    via: string,
+  ) => void,
+) {
+  const wanted: { personId: string; domain: string; at: Date }[] = []
+  for (const message of messages) {
+    if (message.type !== 'identify') continue
+    const email = message.properties.email
+    if (typeof email !== 'string') continue
+    const domain = accountDomainOfEmail(email)
+    if (domain !== null) {
+      wanted.push({
+        personId: identity.personOf(message),
+        domain,
+        at: message.timestamp,
+      })
+    }
+  }
+  if (wanted.length === 0) return
+
+  const domains = [...new Set(wanted.map((w) => w.domain))]
+  const placeholders = domains.map((_, index) => `$${index + 1}`).join(', ')
+  const existing = await store.query<{ account_id: string; domain: string }>(
+    `SELECT min(account_id) AS account_id, domain FROM accounts
+     WHERE domain IN (${placeholders}) GROUP BY domain`,
+    domains,
+  )
+  const accountOfDomain = new Map(existing.map((r) => [r.domain, r.account_id]))
+  for (const [accountId, account] of accounts) {
+    if (account.domain !== null && !accountOfDomain.has(account.domain)) {
+      accountOfDomain.set(account.domain, accountId)
+    }
+  }
+
+  for (const { personId, domain, at } of wanted) {
+    let accountId = accountOfDomain.get(domain)
+    if (accountId === undefined) {
+      accountId = domain
+      accountOfDomain.set(domain, accountId)
+      accounts.set(accountId, { name: null, domain, firstSeen: at, traits: {} })
+    }
+    addMembership(personId, accountId, at, 'email_domain')
+  }
 }
