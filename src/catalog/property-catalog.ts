@@ -17,8 +17,27 @@ export type PropertyScope =
 /** scope -> property name -> type */
 export type PropertyTypeMap = Map<PropertyScope, Map<string, PropertyType>>
 
-/** Reads the recorded types of every property, or of one scope. */
+// Types change rarely and only grow; a short cache saves a query per write.
+// Other processes sharing a server store see new types within the TTL.
+const cacheTtlMs = 5_000
+const cache = new WeakMap<Store, { types: PropertyTypeMap; readAt: number }>()
+
+/** Reads the recorded types of every property (cached for a few seconds). */
 export async function readPropertyTypes(
+  store: Store,
+): Promise<PropertyTypeMap> {
+  const cached = cache.get(store)
+  if (cached !== undefined && Date.now() - cached.readAt < cacheTtlMs) {
+    return cached.types
+  }
+
+  const types = await queryPropertyTypes(store)
+  cache.set(store, { types, readAt: Date.now() })
+
+  return types
+}
+
+async function queryPropertyTypes(
   store: Store,
   scope?: PropertyScope,
 ): Promise<PropertyTypeMap> {
@@ -55,18 +74,21 @@ export async function recordPropertyTypes(
   }
   if (rows.length === 0) return
 
-  await store.execute(
-    'CREATE TEMP TABLE IF NOT EXISTS staged_property_types ' +
-      '(scope VARCHAR, name VARCHAR, type VARCHAR, first_seen_at TIMESTAMPTZ)',
-  )
-  await store.execute('DELETE FROM temp.staged_property_types')
-  await store.appendRows(
-    'temp.staged_property_types',
-    ['scope', 'name', 'type', 'first_seen_at'],
+  await store.stage(
+    'staged_property_types',
+    {
+      scope: 'VARCHAR',
+      name: 'VARCHAR',
+      type: 'VARCHAR',
+      first_seen_at: 'TIMESTAMPTZ',
+    },
     rows,
   )
   await store.execute(
     'INSERT INTO property_types SELECT * FROM temp.staged_property_types ' +
       'ON CONFLICT DO NOTHING',
   )
+  // Until the transaction commits, only this process may see these types;
+  // a rollback makes the cache wrong, so it is dropped rather than merged.
+  cache.delete(store)
 }

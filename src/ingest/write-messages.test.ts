@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import { openTempStore } from '../../test/support/temp-store.js'
+import { writeWorkspaceSetting } from '../store/workspace-settings.js'
 import { normalizeMessage } from './normalize-message.js'
 import { writeMessages } from './write-messages.js'
 
@@ -232,8 +233,10 @@ describe('writeMessages: accounts by email domain', () => {
     })
 
   it('puts people on the account of their registrable domain, never a free-mail one', async () => {
-    await temp.store.execute(
-      "INSERT INTO settings VALUES ('match_accounts_by_email_domain', 'true')",
+    await writeWorkspaceSetting(
+      temp.store,
+      'match_accounts_by_email_domain',
+      'true',
     )
     await writeMessages(temp.store, [
       identify('ann', 'ann@email.acme-corp.example'),
@@ -258,8 +261,10 @@ describe('writeMessages: accounts by email domain', () => {
   })
 
   it('joins the existing account that has the domain', async () => {
-    await temp.store.execute(
-      "INSERT INTO settings VALUES ('match_accounts_by_email_domain', 'true')",
+    await writeWorkspaceSetting(
+      temp.store,
+      'match_accounts_by_email_domain',
+      'true',
     )
     await writeMessages(temp.store, [
       message({

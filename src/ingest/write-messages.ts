@@ -107,30 +107,13 @@ function dropBatchDuplicates(
   return unique
 }
 
-async function stage(
-  store: Store,
-  table: string,
-  columns: Record<string, string>,
-  rows: readonly (readonly AppendValue[])[],
-): Promise<void> {
-  const definition = Object.entries(columns)
-    .map(([name, type]) => `${name} ${type}`)
-    .join(', ')
-  await store.execute(
-    `CREATE TEMP TABLE IF NOT EXISTS ${table} (${definition})`,
-  )
-  await store.execute(`DELETE FROM temp.${table}`)
-  await store.appendRows(`temp.${table}`, Object.keys(columns), rows)
-}
-
 // Inserting the ids first makes the unique key the judge of what is new,
 // across batches and concurrent writers alike.
 async function claimMessageIds(
   store: Store,
   messages: NormalizedMessage[],
 ): Promise<NormalizedMessage[]> {
-  await stage(
-    store,
+  await store.stage(
     'staged_message_ids',
     { source_id: 'VARCHAR', message_id: 'VARCHAR', received_at: 'TIMESTAMPTZ' },
     messages.map((m) => [m.sourceId, m.messageId, m.receivedAt]),
@@ -156,25 +139,31 @@ async function readKnownIdentities(
       if (id !== null) ids.add(id)
     }
   }
-  await stage(
-    store,
+  await store.stage(
     'staged_ids',
     { id: 'VARCHAR' },
     [...ids].map((id) => [id]),
   )
 
-  const links = await store.query<{ alias_id: string; user_id: string }>(
-    `SELECT i.alias_id, i.user_id FROM identities i
-     JOIN temp.staged_ids s ON s.id = i.alias_id`,
-  )
-  const users = await store.query<{ user_id: string }>(
-    `SELECT u.user_id FROM users u JOIN temp.staged_ids s ON s.id = u.user_id
-     WHERE NOT u.is_anonymous`,
+  const known = await store.query<{
+    id: string
+    linked_to: string | null
+    is_identified: boolean | null
+  }>(
+    `SELECT s.id, i.user_id AS linked_to, NOT u.is_anonymous AS is_identified
+     FROM temp.staged_ids s
+     LEFT JOIN identities i ON i.alias_id = s.id
+     LEFT JOIN users u ON u.user_id = s.id
+     WHERE i.user_id IS NOT NULL OR u.user_id IS NOT NULL`,
   )
 
   return {
-    links: new Map(links.map((r) => [r.alias_id, r.user_id])),
-    identifiedUsers: new Set(users.map((r) => r.user_id)),
+    links: new Map(
+      known.flatMap((r) => (r.linked_to === null ? [] : [[r.id, r.linked_to]])),
+    ),
+    identifiedUsers: new Set(
+      known.filter((r) => r.is_identified === true).map((r) => r.id),
+    ),
   }
 }
 
@@ -225,8 +214,7 @@ function coerceProperties(
 async function applyLinks(store: Store, identity: IdentityResolution) {
   if (identity.newLinks.length === 0) return
 
-  await stage(
-    store,
+  await store.stage(
     'staged_links',
     {
       alias_id: 'VARCHAR',
@@ -327,8 +315,7 @@ async function upsertPeople(
   }
 
   const now = new Date()
-  await stage(
-    store,
+  await store.stage(
     'staged_users',
     {
       user_id: 'VARCHAR',
@@ -426,8 +413,7 @@ async function upsertAccounts(
   if (memberships.size === 0) return
 
   const now = new Date()
-  await stage(
-    store,
+  await store.stage(
     'staged_accounts',
     {
       account_id: 'VARCHAR',
@@ -458,8 +444,7 @@ async function upsertAccounts(
        updated_at = excluded.updated_at`,
   )
 
-  await stage(
-    store,
+  await store.stage(
     'staged_memberships',
     {
       user_id: 'VARCHAR',

@@ -35,6 +35,16 @@ export interface Store {
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void>
 
+  /**
+   * Replaces the rows of a session-private staging table (created on first
+   * use with `columns`: name -> SQL type), readable as `temp.<table>`.
+   */
+  stage(
+    table: string,
+    columns: Readonly<Record<string, string>>,
+    rows: readonly (readonly AppendValue[])[],
+  ): Promise<void>
+
   /** Runs `work` in one transaction: all of it is committed, or none of it. */
   transaction<T>(work: () => Promise<T>): Promise<T>
 

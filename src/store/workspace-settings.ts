@@ -14,10 +14,30 @@ export const defaultSettings: WorkspaceSettings = {
   matchAccountsByEmailDomain: false,
 }
 
-/** Reads the settings, with defaults for those never set. */
+// Read on every ingestion write; a short cache saves that query. Another
+// process sharing a server store sees a change within the TTL.
+const cacheTtlMs = 5_000
+const cache = new WeakMap<
+  Store,
+  { settings: WorkspaceSettings; readAt: number }
+>()
+
+/** Reads the settings, defaults for those never set (cached a few seconds). */
 export async function readWorkspaceSettings(
   store: Store,
 ): Promise<WorkspaceSettings> {
+  const cached = cache.get(store)
+  if (cached !== undefined && Date.now() - cached.readAt < cacheTtlMs) {
+    return cached.settings
+  }
+
+  const settings = await querySettings(store)
+  cache.set(store, { settings, readAt: Date.now() })
+
+  return settings
+}
+
+async function querySettings(store: Store): Promise<WorkspaceSettings> {
   const rows = await store.query<{ key: string; value: string }>(
     'SELECT key, value FROM settings',
   )
@@ -40,4 +60,5 @@ export async function writeWorkspaceSetting(
     'INSERT INTO settings VALUES ($1, $2) ON CONFLICT DO UPDATE SET value = excluded.value',
     [key, value],
   )
+  cache.delete(store)
 }

@@ -228,15 +228,9 @@ async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
     types[field] = sqlType(kind.fields[field] ?? 'string')
 
   const staged = `staged_${kind.table}`
-  await store.execute(
-    `CREATE TEMP TABLE IF NOT EXISTS ${staged} (${columns
-      .map((c) => `${quoteIdentifier(c)} ${types[c]}`)
-      .join(', ')})`,
-  )
-  await store.execute(`DELETE FROM temp.${staged}`)
-  await store.appendRows(
-    `temp.${staged}`,
-    columns,
+  await store.stage(
+    staged,
+    Object.fromEntries(columns.map((c) => [c, types[c] ?? 'VARCHAR'])),
     rows.map((row): AppendValue[] => [
       row.id,
       ...coreFields.map((field) => row.core[field] ?? null),
@@ -289,14 +283,14 @@ async function addMemberships(
     ])
   if (memberships.length === 0) return 0
 
-  await store.execute(
-    `CREATE TEMP TABLE IF NOT EXISTS staged_import_memberships
-     (user_id VARCHAR, account_id VARCHAR, started_at TIMESTAMPTZ, via VARCHAR)`,
-  )
-  await store.execute('DELETE FROM temp.staged_import_memberships')
-  await store.appendRows(
-    'temp.staged_import_memberships',
-    ['user_id', 'account_id', 'started_at', 'via'],
+  await store.stage(
+    'staged_import_memberships',
+    {
+      user_id: 'VARCHAR',
+      account_id: 'VARCHAR',
+      started_at: 'TIMESTAMPTZ',
+      via: 'VARCHAR',
+    },
     memberships,
   )
   await store.execute(

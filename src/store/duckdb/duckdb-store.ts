@@ -17,6 +17,7 @@ import {
 } from '@duckdb/node-api'
 
 import { StoreError } from '../store-error.js'
+import { quoteIdentifier } from '../store.js'
 
 import type {
   DuckDBConnection,
@@ -88,6 +89,7 @@ export class DuckDbStore implements Store {
   private readonly writeLock = new Mutex()
   private readonly readLock = new Mutex()
   private readonly insideTransaction = new AsyncLocalStorage<true>()
+  private readonly stagingTables = new Set<string>()
 
   constructor(
     location: string,
@@ -176,6 +178,27 @@ export class DuckDbStore implements Store {
     } finally {
       appender.closeSync()
     }
+  }
+
+  async stage(
+    table: string,
+    columns: Readonly<Record<string, string>>,
+    rows: readonly (readonly AppendValue[])[],
+  ): Promise<void> {
+    await this.onWriter(async () => {
+      if (!this.stagingTables.has(table)) {
+        const definition = Object.entries(columns)
+          .map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
+          .join(', ')
+        await this.execute(
+          `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} (${definition})`,
+        )
+        this.stagingTables.add(table)
+      } else {
+        await this.execute(`DELETE FROM temp.${quoteIdentifier(table)}`)
+      }
+      await this.append(`temp.${table}`, Object.keys(columns), rows)
+    })
   }
 
   async transaction<T>(work: () => Promise<T>): Promise<T> {

@@ -1,0 +1,267 @@
+/**
+ * Durable ingestion over HTTP on loopback against its floor, measured side
+ * by side in one run:
+ *
+ * - floor: `JSON.parse` + `normalizeMessage` (validation, time, text) of the
+ *   very same request bodies, in this process;
+ * - HTTP: `leadlens serve` in a child process on a fresh DuckDB file, several
+ *   concurrent clients posting batches of 100 with a write key; each request
+ *   is answered only after its messages are committed.
+ *
+ * Prints a table and writes JSON under bench/results/. Never fails on a figure.
+ *   npm run bench -- [--quick] [--messages N] [--clients N]
+ */
+import { execFile, spawn } from 'node:child_process'
+import { readFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+import { normalizeMessage } from '../src/ingest/normalize-message.js'
+
+const run = promisify(execFile)
+const cli = new URL('../bin/leadlens.js', import.meta.url).pathname
+
+interface Options {
+  messages: number
+  clients: number
+  batch: number
+}
+
+function readOptions(argv: string[]): Options {
+  const value = (flag: string, fallback: number) => {
+    const index = argv.indexOf(flag)
+    return index >= 0 ? Number(argv[index + 1]) : fallback
+  }
+  const quick = argv.includes('--quick')
+
+  return {
+    messages: value('--messages', quick ? 20_000 : 200_000),
+    clients: value('--clients', 8),
+    batch: 100,
+  }
+}
+
+/** Request bodies shaped like a product's traffic: mostly tracks, some identify/group/page. */
+function makeBodies(options: Options): string[] {
+  const bodies: string[] = []
+  const start = Date.parse('2030-01-01T00:00:00Z')
+  let n = 0
+  while (n < options.messages) {
+    const batch: unknown[] = []
+    for (let i = 0; i < options.batch && n < options.messages; i++, n++) {
+      const user = `user_${n % 20_000}`
+      const timestamp = new Date(start + n * 1000).toISOString()
+      const common = { messageId: `bench-${n}`, userId: user, timestamp }
+      const kind = n % 20
+      if (kind === 0)
+        batch.push({
+          type: 'identify',
+          ...common,
+          traits: { email: `${user}@example.com`, plan: 'team' },
+        })
+      else if (kind === 1)
+        batch.push({
+          type: 'group',
+          ...common,
+          groupId: `acct_${n % 2_000}`,
+          traits: { name: `Account ${n % 2_000}`, employees: n % 500 },
+        })
+      else if (kind === 2)
+        batch.push({
+          type: 'page',
+          ...common,
+          name: 'Pricing',
+          properties: { path: '/pricing' },
+        })
+      else
+        batch.push({
+          type: 'track',
+          ...common,
+          event: `Event ${kind}`,
+          properties: { value: n % 97, plan: 'team', feature: `f${n % 13}` },
+          context: { groupId: `acct_${n % 2_000}` },
+        })
+    }
+    bodies.push(JSON.stringify({ batch, sentAt: new Date().toISOString() }))
+  }
+
+  return bodies
+}
+
+function measureFloor(bodies: string[]): {
+  seconds: number
+  perSecond: number
+} {
+  const started = performance.now()
+  let accepted = 0
+  for (const body of bodies) {
+    const parsed = JSON.parse(body) as { batch: unknown[]; sentAt: string }
+    const receivedAt = new Date()
+    for (const raw of parsed.batch) {
+      const result = normalizeMessage(raw, {
+        sourceId: 'bench',
+        receivedAt,
+        batchSentAt: parsed.sentAt,
+      })
+      if (result.ok) accepted++
+    }
+  }
+  const seconds = (performance.now() - started) / 1000
+
+  return { seconds, perSecond: accepted / seconds }
+}
+
+async function startServer(
+  db: string,
+): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [cli, '--db', db, 'serve', '--port', '0'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString()
+      const match = /serving http:\/\/[^:]+:(\d+)/.exec(text)
+      if (match) resolve(Number(match[1]))
+    })
+    child.once('exit', (code) =>
+      reject(new Error(`serve exited with ${code}: ${text}`)),
+    )
+  })
+
+  return {
+    port,
+    pid: child.pid ?? 0,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const match = /VmHWM:\s+(\d+) kB/.exec(status)
+
+  return match ? Number(match[1]) / 1024 : Number.NaN
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return (
+    sorted[
+      Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
+    ] ?? Number.NaN
+  )
+}
+
+async function measureHttp(bodies: string[], options: Options) {
+  const directory = await mkdtemp(join(tmpdir(), 'leadlens-bench-'))
+  const db = join(directory, 'bench.duckdb')
+  const { stdout } = await run(process.execPath, [
+    cli,
+    '--db',
+    db,
+    'sources',
+    'add',
+    'bench',
+  ])
+  const authorization = `Basic ${Buffer.from(`${stdout.trim()}:`).toString('base64')}`
+  const server = await startServer(db)
+  const latencies: number[] = []
+  let failures = 0
+
+  const started = performance.now()
+  let next = 0
+  await Promise.all(
+    Array.from({ length: options.clients }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++] as string
+        const sent = performance.now()
+        const response = await fetch(
+          `http://127.0.0.1:${server.port}/v1/batch`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization },
+            body,
+          },
+        )
+        await response.arrayBuffer()
+        latencies.push(performance.now() - sent)
+        if (response.status !== 200) failures++
+      }
+    }),
+  )
+  const seconds = (performance.now() - started) / 1000
+  const rss = await peakRssMiB(server.pid)
+  await server.stop()
+
+  const stats = JSON.parse(
+    (
+      await run(process.execPath, [
+        cli,
+        '--db',
+        db,
+        'stats',
+        '--format',
+        'json',
+      ])
+    ).stdout,
+  ) as { events: number }
+  await rm(directory, { recursive: true, force: true })
+
+  return {
+    seconds,
+    perSecond: options.messages / seconds,
+    medianMs: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    failures,
+    stored: stats.events,
+    serverPeakRssMiB: rss,
+  }
+}
+
+const options = readOptions(process.argv.slice(2))
+const bodies = makeBodies(options)
+const floor = measureFloor(bodies)
+const http = await measureHttp(bodies, options)
+const result = {
+  at: new Date().toISOString(),
+  options,
+  floor: {
+    messagesPerSecond: Math.round(floor.perSecond),
+    seconds: floor.seconds,
+  },
+  http: { ...http, messagesPerSecond: Math.round(http.perSecond) },
+  ratioToFloor: http.perSecond / floor.perSecond,
+}
+
+const resultsDirectory = new URL('./results/', import.meta.url)
+await mkdir(resultsDirectory, { recursive: true })
+await writeFile(
+  new URL(`ingest-http-${Date.now()}.json`, resultsDirectory),
+  JSON.stringify(result, null, 2),
+)
+
+console.log(
+  `durable ingestion over HTTP: ${options.messages} messages, batches of ${options.batch}, ${options.clients} clients, DuckDB`,
+)
+console.log(
+  `  floor (JSON.parse + validation, 1 process)   ${result.floor.messagesPerSecond.toLocaleString('en')} msg/s`,
+)
+console.log(
+  `  HTTP, acknowledged after commit              ${result.http.messagesPerSecond.toLocaleString('en')} msg/s  (${(result.ratioToFloor * 100).toFixed(1)}% of floor)`,
+)
+console.log(
+  `  request latency                              median ${http.medianMs.toFixed(1)} ms, p95 ${http.p95Ms.toFixed(1)} ms`,
+)
+console.log(
+  `  stored / sent                                ${http.stored} / ${options.messages}, non-200 answers ${http.failures}`,
+)
+console.log(
+  `  server peak memory                           ${http.serverPeakRssMiB.toFixed(0)} MiB`,
+)
