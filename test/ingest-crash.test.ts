@@ -303,6 +303,9 @@ describe('a server killed while ingesting', () => {
     const added = await runCli(['--db', db, 'sources', 'add', 'crash'])
     expect(added.code, added.stderr).toBe(0)
     const writeKey = added.stdout.trim()
+    const person = await runCli(['--db', db, 'people', 'add', 'ops@example.com', '--role', 'admin'])
+    expect(person.code).toBe(0)
+    const apiToken = person.stdout.trim()
 
     // 1. Send from four senders and kill the server mid-stream.
     const first = await startServe(db, join(workDir, 'serve-1.log'))
@@ -353,6 +356,7 @@ describe('a server killed while ingesting', () => {
     const second = await startServe(db, join(workDir, 'serve-2.log'))
     try {
       const stats = await fetch(`http://127.0.0.1:${second.port}/api/stats`, {
+        headers: { authorization: `Bearer ${apiToken}` },
         signal: AbortSignal.timeout(30_000),
       })
       expect(stats.status).toBe(200)

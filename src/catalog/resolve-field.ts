@@ -1,28 +1,29 @@
 /**
  * The catalog of fields a list can filter, sort and show: a namespaced name
- * (`user.email`, `account.employees`, an event property) becomes a SQL
- * expression of a known type. Property names reach SQL only as bound JSON
- * pointers, never as text.
+ * (`user.email`, `account.employees`, `crm.owner.email`, an event property)
+ * becomes a SQL expression of a known type and the joins it needs. Property
+ * names reach SQL only as bound JSON pointers, never as text.
  */
 import type { PropertyScope, PropertyTypeMap } from './property-catalog.js'
 import type { PropertyType } from './property-type.js'
 
 export type FieldType = Exclude<PropertyType, 'object' | 'array'> | 'json'
 
+/** Joins a field may need beyond the list's own entity table. */
+export type JoinName =
+  'user_account' | 'account_company' | 'user_contact' | 'owner'
+
 export interface ResolvedField {
   sql: string
   type: FieldType
-  /** The field reads the user's account (a user list showing account.*). */
-  needsUserAccount: boolean
+  joins: JoinName[]
 }
+
+export type FieldIssueCode = 'LIST_FIELD_UNKNOWN' | 'LIST_FIELD_NOT_APPLICABLE'
 
 export type FieldResolution =
   | { ok: true; field: ResolvedField }
-  | {
-      ok: false
-      code: 'LIST_FIELD_UNKNOWN' | 'LIST_FIELD_NOT_APPLICABLE'
-      message: string
-    }
+  | { ok: false; code: FieldIssueCode; message: string }
 
 export interface FieldContext {
   of: 'users' | 'accounts'
@@ -31,7 +32,12 @@ export interface FieldContext {
   bind(value: string): string
 }
 
-const userColumns: Record<string, { sql: string; type: FieldType }> = {
+interface Column {
+  sql: string
+  type: FieldType
+}
+
+const userColumns: Record<string, Column> = {
   id: { sql: 'u.user_id', type: 'string' },
   email: { sql: 'u.email', type: 'string' },
   // A user's signup: the imported or identified created_at, else first seen.
@@ -44,7 +50,7 @@ const userColumns: Record<string, { sql: string; type: FieldType }> = {
   is_anonymous: { sql: 'u.is_anonymous', type: 'boolean' },
 }
 
-const accountColumns: Record<string, { sql: string; type: FieldType }> = {
+const accountColumns: Record<string, Column> = {
   id: { sql: 'a.account_id', type: 'string' },
   name: { sql: 'a.name', type: 'string' },
   domain: { sql: 'a.domain', type: 'string' },
@@ -55,55 +61,184 @@ const accountColumns: Record<string, { sql: string; type: FieldType }> = {
   first_seen: { sql: 'a.first_seen_at', type: 'timestamp' },
 }
 
-/** Resolves `user.*` and `account.*` fields for a list of users or accounts. */
+const companyColumns: Record<string, Column> = {
+  id: { sql: 'cc.company_id', type: 'string' },
+  name: { sql: 'cc.name', type: 'string' },
+  domain: { sql: 'cc.domain', type: 'string' },
+  owner_id: { sql: 'cc.owner_id', type: 'string' },
+}
+
+const contactColumns: Record<string, Column> = {
+  id: { sql: 'ct.contact_id', type: 'string' },
+  email: { sql: 'ct.email', type: 'string' },
+  company_id: { sql: 'ct.company_id', type: 'string' },
+  owner_id: { sql: 'ct.owner_id', type: 'string' },
+}
+
+const ownerColumns: Record<string, Column> = {
+  id: { sql: 'co.owner_id', type: 'string' },
+  // Lower-cased, so `$me` (a lower-cased email) compares exactly.
+  email: { sql: 'lower(co.email)', type: 'string' },
+  name: { sql: 'co.name', type: 'string' },
+}
+
+/** Columns of each related collection, for bare names inside `related:`. */
+export const relatedColumns = {
+  'crm.deals': {
+    alias: 'd',
+    bag: 'd.properties',
+    scope: 'crm_deal' as PropertyScope,
+    columns: {
+      id: { sql: 'd.deal_id', type: 'string' },
+      stage: { sql: 'd.stage', type: 'string' },
+      amount: { sql: 'd.amount', type: 'number' },
+      created_at: { sql: 'd.created_at', type: 'timestamp' },
+      closed_at: { sql: 'd.closed_at', type: 'timestamp' },
+      owner_id: { sql: 'd.owner_id', type: 'string' },
+    } as Record<string, Column>,
+  },
+  'crm.contacts': {
+    alias: 'rc',
+    bag: 'rc.properties',
+    scope: 'crm_contact' as PropertyScope,
+    columns: {
+      id: { sql: 'rc.contact_id', type: 'string' },
+      email: { sql: 'lower(rc.email)', type: 'string' },
+      owner_id: { sql: 'rc.owner_id', type: 'string' },
+    } as Record<string, Column>,
+  },
+  users: {
+    alias: 'ru',
+    bag: 'ru.traits',
+    scope: 'user' as PropertyScope,
+    columns: {
+      id: { sql: 'ru.user_id', type: 'string' },
+      email: { sql: 'ru.email', type: 'string' },
+      created_at: {
+        sql: 'coalesce(ru.created_at, ru.first_seen_at)',
+        type: 'timestamp',
+      },
+      first_seen: { sql: 'ru.first_seen_at', type: 'timestamp' },
+      last_seen: { sql: 'ru.last_seen_at', type: 'timestamp' },
+      is_anonymous: { sql: 'ru.is_anonymous', type: 'boolean' },
+    } as Record<string, Column>,
+  },
+} as const
+
+export type RelationName = keyof typeof relatedColumns
+
+export const relationNames = Object.keys(relatedColumns) as RelationName[]
+
+const namespaceHelp =
+  'fields are user.*, account.*, crm.company.*, crm.contact.* (users), ' +
+  'crm.owner.{id,email,name}; related records (crm.deals, crm.contacts, ' +
+  'users) are filtered with { related: ..., where: ... }'
+
+/** Resolves a namespaced field for a list of users or accounts. */
 export function resolveField(
   name: string,
   context: FieldContext,
 ): FieldResolution {
-  const [namespace, ...rest] = name.split('.')
-  const key = rest.join('.')
+  const parts = name.split('.')
+  const [namespace] = parts
 
-  if (namespace === 'user' && key !== '') {
+  if (namespace === 'user' && parts.length > 1) {
     if (context.of === 'accounts') {
-      return {
-        ok: false,
-        code: 'LIST_FIELD_NOT_APPLICABLE',
-        message:
-          `${name} is a user field and this is a list of accounts; ` +
-          "use a metric over the account's users, or a list of users",
-      }
+      return notApplicable(
+        `${name} is a user field and this is a list of accounts; use a ` +
+          "metric over the account's users or { related: users, where: ... }",
+      )
     }
-    const column = userColumns[key]
-    if (column)
-      return { ok: true, field: { ...column, needsUserAccount: false } }
-
-    return resolveProperty('u.traits', 'user', name, key, context, false)
-  }
-
-  if (namespace === 'account' && key !== '') {
-    const needsUserAccount = context.of === 'users'
-    const column = accountColumns[key]
-    if (column) return { ok: true, field: { ...column, needsUserAccount } }
-
-    return resolveProperty(
-      'a.traits',
-      'account',
+    return resolveIn(
       name,
-      key,
+      parts.slice(1).join('.'),
+      userColumns,
+      'u.traits',
+      'user',
+      [],
       context,
-      needsUserAccount,
     )
   }
 
-  const namespaces = ['user', 'account']
-  return {
-    ok: false,
-    code: 'LIST_FIELD_UNKNOWN',
-    message:
-      `unknown field ${JSON.stringify(name)}; fields are namespaced: ` +
-      `${namespaces.map((n) => `${n}.*`).join(', ')}` +
-      ' (crm.*, billing.* and score.* are not available yet)',
+  if (namespace === 'account' && parts.length > 1) {
+    const joins: JoinName[] = context.of === 'users' ? ['user_account'] : []
+    return resolveIn(
+      name,
+      parts.slice(1).join('.'),
+      accountColumns,
+      'a.traits',
+      'account',
+      joins,
+      context,
+    )
   }
+
+  if (namespace === 'crm' && parts.length > 2) {
+    const [, object] = parts
+    const key = parts.slice(2).join('.')
+    const accountJoins: JoinName[] =
+      context.of === 'users'
+        ? ['user_account', 'account_company']
+        : ['account_company']
+
+    if (object === 'company') {
+      return resolveIn(
+        name,
+        key,
+        companyColumns,
+        'cc.properties',
+        'crm_company',
+        accountJoins,
+        context,
+      )
+    }
+    if (object === 'contact') {
+      if (context.of === 'accounts') {
+        return notApplicable(
+          `${name} is a contact field; on a list of accounts use { related: crm.contacts, where: ... }`,
+        )
+      }
+      return resolveIn(
+        name,
+        key,
+        contactColumns,
+        'ct.properties',
+        'crm_contact',
+        ['user_contact'],
+        context,
+      )
+    }
+    if (object === 'owner') {
+      const column = ownerColumns[key]
+      const joins: JoinName[] =
+        context.of === 'users'
+          ? ['user_contact', 'user_account', 'account_company', 'owner']
+          : ['account_company', 'owner']
+      if (column !== undefined) return { ok: true, field: { ...column, joins } }
+      return unknown(
+        `unknown field ${JSON.stringify(name)}; owner fields: crm.owner.id, crm.owner.email, crm.owner.name`,
+      )
+    }
+  }
+
+  if (namespace === 'billing' || namespace === 'score') {
+    return unknown(
+      `${namespace}.* fields are not available yet ` +
+        `(${namespace === 'billing' ? 'Stripe import' : 'scores'} come later)`,
+    )
+  }
+
+  return unknown(`unknown field ${JSON.stringify(name)}; ${namespaceHelp}`)
+}
+
+/** Resolves a bare name inside `{ related: R, where: ... }`. */
+export function resolveRelatedField(
+  relation: RelationName,
+  name: string,
+  context: FieldContext,
+): FieldResolution {
+  const spec = relatedColumns[relation]
+  return resolveIn(name, name, spec.columns, spec.bag, spec.scope, [], context)
 }
 
 /** Resolves a bare event property inside a metric's `where`. */
@@ -118,40 +253,52 @@ export function resolveEventProperty(
   return {
     sql: typedJson('e.properties', context.bind(toJsonPointer(name)), type),
     type,
-    needsUserAccount: false,
+    joins: [],
   }
 }
 
-function resolveProperty(
-  column: string,
-  scope: PropertyScope,
+function resolveIn(
   name: string,
   key: string,
+  columns: Record<string, Column>,
+  bag: string,
+  scope: PropertyScope,
+  joins: JoinName[],
   context: FieldContext,
-  needsUserAccount: boolean,
 ): FieldResolution {
+  const column = columns[key]
+  if (column !== undefined) return { ok: true, field: { ...column, joins } }
+
   const known = context.types.get(scope)
   const type = toFieldType(known?.get(key))
   if (type === undefined) {
-    const names = [...(known?.keys() ?? [])].sort().slice(0, 30)
-    const builtIn = Object.keys(scope === 'user' ? userColumns : accountColumns)
-    return {
-      ok: false,
-      code: 'LIST_FIELD_UNKNOWN',
-      message:
-        `unknown field ${JSON.stringify(name)}; known ${scope} fields: ` +
-        [...builtIn, ...names].map((n) => `${scope}.${n}`).join(', '),
-    }
+    const prefix = name.slice(0, name.length - key.length)
+    const names = [
+      ...Object.keys(columns),
+      ...[...(known?.keys() ?? [])].sort(),
+    ].slice(0, 40)
+    return unknown(
+      `unknown field ${JSON.stringify(name)}; known: ` +
+        names.map((n) => `${prefix}${n}`).join(', '),
+    )
   }
 
   return {
     ok: true,
     field: {
-      sql: typedJson(column, context.bind(toJsonPointer(key)), type),
+      sql: typedJson(bag, context.bind(toJsonPointer(key)), type),
       type,
-      needsUserAccount,
+      joins,
     },
   }
+}
+
+function unknown(message: string): FieldResolution {
+  return { ok: false, code: 'LIST_FIELD_UNKNOWN', message }
+}
+
+function notApplicable(message: string): FieldResolution {
+  return { ok: false, code: 'LIST_FIELD_NOT_APPLICABLE', message }
 }
 
 /** SQL reading one JSON property as `type`; a value that does not fit is NULL. */

@@ -6,6 +6,7 @@
 import { ImportError } from '../connectors/csv/import-error.js'
 import { SourceError } from '../ingest/sources.js'
 import { ListError } from '../lists/list-error.js'
+import { PeopleError } from '../server/people.js'
 import { StoreError } from '../store/store-error.js'
 import { CliUserError } from './cli-error.js'
 
@@ -17,6 +18,7 @@ export function isUserError(error: unknown): boolean {
   if (error instanceof ListError) return true
   if (error instanceof ImportError) return true
   if (error instanceof SourceError) return true
+  if (error instanceof PeopleError) return true
   if (error instanceof StoreError) return userStoreCodes.has(error.code)
 
   return false

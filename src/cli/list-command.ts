@@ -1,6 +1,10 @@
 /** `leadlens list run LIST`: a list definition file, run at `--as-of`. */
-import { readListDefinition } from '../lists/read-list-definition.js'
-import { runList } from '../lists/run-list.js'
+import { deleteDefinition } from '../catalog/definitions.js'
+import {
+  forgetListMembership,
+  readListChanges,
+} from '../lists/list-membership.js'
+import { loadList, runAndRecord } from '../lists/saved-lists.js'
 import { CliUserError } from './cli-error.js'
 import { formatRows, outputFormats } from './format-rows.js'
 
@@ -22,8 +26,8 @@ export function registerListCommands(program: Command, context: CliContext) {
 
   list
     .command('run')
-    .description('run a list definition (YAML or JSON file)')
-    .argument('<list>', 'a list definition file')
+    .description('run a saved list, or a list definition file (YAML or JSON)')
+    .argument('<list>', 'a saved list name or a definition file')
     .option('--as <email>', 'run as this person: $me is their email')
     .option('--as-of <iso>', 'evaluate at this instant (default now)')
     .option('--format <format>', 'table, csv or json', 'table')
@@ -32,15 +36,68 @@ export function registerListCommands(program: Command, context: CliContext) {
       const format = parseFormat(options.format)
       const asOf = parseAsOf(options.asOf)
       const limit = parseLimit(options.limit)
-      const definition = await readListDefinition(file)
       const store = await context.openStore()
+      const loaded = await loadList(store, file)
 
-      const result = await runList(store, definition, {
+      const result = await runAndRecord(store, loaded, {
         ...(asOf === undefined ? {} : { asOf }),
         ...(options.as === undefined ? {} : { me: options.as }),
         ...(limit === undefined ? {} : { limit }),
       })
+      for (const warning of result.warnings) {
+        context.err(`warning: ${warning.path}: ${warning.message}`)
+      }
+      if (result.entered !== undefined) {
+        context.err(
+          `${loaded.savedName}: ${result.entered} entered, ${result.left} left since the last run`,
+        )
+      }
       context.out(formatRows(result, format))
+    })
+
+  list
+    .command('changes')
+    .description('who entered and left a saved list, as its runs found them')
+    .argument('<name>', 'a saved list')
+    .option(
+      '--since <iso>',
+      'changes at or after this instant',
+      '1970-01-01T00:00:00Z',
+    )
+    .option('--format <format>', 'table or json', 'table')
+    .action(async function runListChanges(
+      name: string,
+      options: { since: string; format: string },
+    ) {
+      const since = parseAsOf(options.since) ?? new Date(0)
+      const changes = await readListChanges(
+        await context.openStore(),
+        name,
+        since,
+      )
+      if (options.format === 'json') {
+        context.out(JSON.stringify({ changes }, null, 2))
+        return
+      }
+      for (const change of changes) {
+        context.out(
+          `${change.at}  ${change.change.padEnd(7)}  ${change.entityId}${change.viewer ? `  (as ${change.viewer})` : ''}`,
+        )
+      }
+      context.err(`${changes.length} change(s)`)
+    })
+
+  list
+    .command('delete')
+    .description('delete a saved list and its history')
+    .argument('<name>')
+    .action(async function runListDelete(name: string) {
+      const store = await context.openStore()
+      if (!(await deleteDefinition(store, 'list', name))) {
+        throw new CliUserError(`no saved list named ${name}`)
+      }
+      await forgetListMembership(store, name)
+      context.out(`list ${name} deleted`)
     })
 }
 

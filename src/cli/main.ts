@@ -7,8 +7,10 @@ import { Command, CommanderError } from 'commander'
 import { defaultStorePath, openStore } from '../store/open-store.js'
 import { CliUserError } from './cli-error.js'
 import { describeError, isUserError } from './describe-error.js'
+import { registerApplyCommand } from './apply-command.js'
 import { registerImportCommands } from './import-command.js'
 import { registerListCommands } from './list-command.js'
+import { registerPeopleCommand } from './people-command.js'
 import { registerServeCommand } from './serve-command.js'
 import { registerSettingsCommand } from './settings-command.js'
 import { registerSourcesCommand } from './sources-command.js'
@@ -65,6 +67,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerStatsCommand(program, context)
   registerSourcesCommand(program, context)
   registerSettingsCommand(program, context)
+  registerApplyCommand(program, context)
+  registerPeopleCommand(program, context)
 
   try {
     await program.parseAsync([...argv])

@@ -80,6 +80,7 @@ export async function writeMessages(
         settings.matchAccountsByEmailDomain,
       )
       await appendEvents(store, fresh, identity)
+      await recordEventNames(store, fresh)
       await recordPropertyTypes(store, firstSeen, new Date())
     }
 
@@ -556,4 +557,29 @@ async function matchEmailDomains(
     }
     addMembership(personId, accountId, at, 'email_domain')
   }
+}
+
+// The catalog of event names, so a list can warn about a metric on an event
+// that never arrived without scanning the events.
+async function recordEventNames(store: Store, messages: NormalizedMessage[]) {
+  const names = new Map<string, Date>()
+  for (const message of messages) {
+    if (
+      message.type === 'track' &&
+      message.event !== null &&
+      !names.has(message.event)
+    ) {
+      names.set(message.event, message.receivedAt)
+    }
+  }
+  if (names.size === 0) return
+
+  await store.stage(
+    'staged_event_names',
+    { name: 'VARCHAR', first_seen_at: 'TIMESTAMPTZ' },
+    [...names],
+  )
+  await store.execute(
+    'INSERT INTO event_names SELECT * FROM temp.staged_event_names ON CONFLICT DO NOTHING',
+  )
 }

@@ -4,18 +4,16 @@
  */
 import { resolveWindow } from './time-window.js'
 
-import type { FieldContext } from '../catalog/resolve-field.js'
 import type { SqlParam } from '../store/store.js'
+import type { CompileContext } from './compile-context.js'
 import type { Condition, MetricKind, MetricSpec } from './list-definition.js'
 import type { TimeWindow } from './time-window.js'
 
-export interface MetricCompileContext extends FieldContext {
-  asOf: string
-  zone: string
-  asOfDate: Date
-  bindValue(value: SqlParam): string
-  compileEventCondition(condition: Condition, path: string): string
-}
+/** Compiles a metric's `where` over event properties. */
+export type EventConditionCompiler = (
+  condition: Condition,
+  path: string,
+) => string
 
 /** The kind of a metric: which of count, sum, ... it is. */
 export function metricKindOf(spec: MetricSpec): MetricKind {
@@ -58,13 +56,14 @@ export function describeMetric(spec: MetricSpec): string {
 export function compileMetric(
   spec: MetricSpec,
   path: string,
-  context: MetricCompileContext,
+  context: CompileContext,
+  compileEventCondition: EventConditionCompiler,
 ): string {
   const kind = metricKindOf(spec)
   const window =
     spec.within === undefined
       ? undefined
-      : resolveWindow(spec.within, context.asOfDate, context.zone)
+      : resolveWindow(spec.within, context.options.asOf, context.zone)
 
   if (kind === 'users_added') {
     if (context.of === 'users') {
@@ -87,7 +86,7 @@ export function compileMetric(
     filters.push(`e.event = ${context.bindValue(String(spec[kind]))}`)
   }
   if (spec.where !== undefined) {
-    filters.push(context.compileEventCondition(spec.where, `${path}.where`))
+    filters.push(compileEventCondition(spec.where, `${path}.where`))
   }
 
   const measure = measureOf(spec, kind, context)
@@ -115,7 +114,7 @@ export function compileMetric(
 function measureOf(
   spec: MetricSpec,
   kind: MetricKind,
-  context: MetricCompileContext,
+  context: CompileContext,
 ): { input: string; aggregate: string } {
   switch (kind) {
     case 'count':

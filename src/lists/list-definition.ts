@@ -44,12 +44,27 @@ export interface MetricSpec {
 
 export type MetricRef = MetricSpec | string
 
+export const relatedMatches = ['any', 'all', 'none'] as const
+
+/**
+ * A condition over a related collection (an account's deals, contacts or
+ * users): `any` (default) of them matches `where`, `all` do, `none` does,
+ * or the number that match compares with `count`.
+ */
+export interface RelatedCondition {
+  related: string
+  match?: (typeof relatedMatches)[number]
+  where?: Condition
+  count?: { op: Operator; value: number }
+}
+
 export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
   | { field: string; op: Operator; value?: unknown }
   | { metric: MetricRef; op: Operator; value?: unknown }
+  | RelatedCondition
 
 export type SortKey = ({ field: string } | { metric: MetricRef }) & {
   dir?: 'asc' | 'desc'
@@ -213,6 +228,10 @@ export function validateCondition(
     validateCondition(value.not, `${path}.not`, issues)
     return
   }
+  if ('related' in value) {
+    validateRelated(value, path, issues)
+    return
+  }
 
   const hasField = 'field' in value
   const hasMetric = 'metric' in value
@@ -246,6 +265,63 @@ export function validateCondition(
     return
   }
   validateOperand(op as Operator, value.value, `${path}.value`, issues)
+}
+
+function validateRelated(
+  value: Record<string, unknown>,
+  path: string,
+  issues: Issues,
+): void {
+  if (typeof value.related !== 'string' || value.related === '') {
+    issues.push({
+      code: 'LIST_FIELD_UNKNOWN',
+      path: `${path}.related`,
+      message: 'related names a collection: crm.deals, crm.contacts or users',
+    })
+  }
+  for (const key of Object.keys(value)) {
+    if (!['related', 'match', 'where', 'count'].includes(key)) {
+      issues.push({
+        code: 'LIST_DEFINITION_INVALID',
+        path: `${path}.${key}`,
+        message: 'a related condition takes related, match, where and count',
+      })
+    }
+  }
+  if (
+    value.match !== undefined &&
+    !(relatedMatches as readonly unknown[]).includes(value.match)
+  ) {
+    issues.push({
+      code: 'LIST_VALUE_INVALID',
+      path: `${path}.match`,
+      message: `match is one of ${relatedMatches.join(', ')}`,
+    })
+  }
+  if (value.where !== undefined)
+    validateCondition(value.where, `${path}.where`, issues)
+  if (value.count !== undefined) {
+    const count = value.count
+    const numeric = ['=', '!=', '>', '>=', '<', '<=']
+    if (
+      !isObject(count) ||
+      typeof count.op !== 'string' ||
+      !numeric.includes(count.op) ||
+      typeof count.value !== 'number'
+    ) {
+      issues.push({
+        code: 'LIST_VALUE_INVALID',
+        path: `${path}.count`,
+        message: `count is { op: ${numeric.join(' | ')}, value: N }`,
+      })
+    } else if (value.match !== undefined) {
+      issues.push({
+        code: 'LIST_DEFINITION_INVALID',
+        path: `${path}.match`,
+        message: 'use either match or count, not both',
+      })
+    }
+  }
 }
 
 function validateOperand(

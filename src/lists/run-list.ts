@@ -2,24 +2,31 @@
  * Runs a list: compiles it against the store's catalog and settings, at
  * `asOf`, and returns `{ rows, total }` with columns named as defined.
  */
+import { listDefinitions } from '../catalog/definitions.js'
 import { readPropertyTypes } from '../catalog/property-catalog.js'
 import { readWorkspaceSettings } from '../store/workspace-settings.js'
-import { compileList, totalColumn } from './compile-list.js'
+import { compileList, entityIdColumn, totalColumn } from './compile-list.js'
 
 import type { Row, Store } from '../store/store.js'
 import type { CompiledList } from './compile-list.js'
-import type { ListDefinition } from './list-definition.js'
+import type { ListDefinition, MetricSpec } from './list-definition.js'
+import type { ListIssue } from './list-error.js'
 
 export interface RunListOptions {
   asOf?: Date
   me?: string
   limit?: number
+  offset?: number
+  namedMetrics?: Record<string, MetricSpec>
 }
 
 export interface ListResult {
   columns: string[]
   rows: Row[]
   total: number
+  /** The entity id of each row, in order (users' or accounts' ids). */
+  ids: string[]
+  warnings: ListIssue[]
 }
 
 /** Compiles a list for this store: its property types and time zone. */
@@ -39,6 +46,7 @@ export async function compileListForStore(
     types,
     ...(options.me === undefined ? {} : { me: options.me }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
+    ...(options.offset === undefined ? {} : { offset: options.offset }),
   })
 }
 
@@ -50,12 +58,48 @@ export async function runList(
 ): Promise<ListResult> {
   const compiled = await compileListForStore(store, definition, options)
   const result = await store.query(compiled.sql, compiled.params)
-  const total = Number(result[0]?.[totalColumn] ?? 0)
+  // Past the last page there is no row to carry the total: count alone.
+  const total =
+    result.length === 0 && (options.offset ?? 0) > 0
+      ? await countList(store, definition, options)
+      : Number(result[0]?.[totalColumn] ?? 0)
   const rows = result.map((row) => {
     const clean: Row = {}
     for (const column of compiled.columns) clean[column] = row[column] ?? null
     return clean
   })
 
-  return { columns: compiled.columns, rows, total }
+  return {
+    columns: compiled.columns,
+    rows,
+    total,
+    ids: result.map((row) => String(row[entityIdColumn])),
+    warnings: compiled.warnings,
+  }
+}
+
+/** The metrics saved by `leadlens apply`, by name. */
+export async function readNamedMetrics(
+  store: Store,
+): Promise<Record<string, MetricSpec>> {
+  const saved = await listDefinitions(store, 'metric')
+
+  return Object.fromEntries(
+    saved.map((metric) => [metric.name, metric.definition as MetricSpec]),
+  )
+}
+
+async function countList(
+  store: Store,
+  definition: ListDefinition,
+  options: RunListOptions,
+): Promise<number> {
+  const { offset: _offset, ...first } = options
+  const compiled = await compileListForStore(store, definition, {
+    ...first,
+    limit: 1,
+  })
+  const rows = await store.query(compiled.sql, compiled.params)
+
+  return Number(rows[0]?.[totalColumn] ?? 0)
 }

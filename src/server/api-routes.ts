@@ -1,52 +1,38 @@
 /**
- * The app API under /api: stats and list previews so far.
+ * The app API under /api: stats, lists, the OpenAPI document. Errors of the
+ * list language become 400 (404 for an unknown list) with every issue.
  */
 import { ListError } from '../lists/list-error.js'
-import { parseListDefinition } from '../lists/read-list-definition.js'
-import { runList } from '../lists/run-list.js'
 import { readStats } from '../store/read-stats.js'
+import { registerApiAuth } from './api-auth.js'
+import { registerListRoutes, sendListError } from './list-routes.js'
+import { openApiDocument } from './openapi.js'
 
 import type { FastifyInstance } from 'fastify'
 import type { Store } from '../store/store.js'
 
 export function registerApiRoutes(app: FastifyInstance, store: Store) {
+  registerApiAuth(app, store)
+
+  app.setErrorHandler(function handleError(error, request, reply) {
+    if (error instanceof ListError) return sendListError(error, reply)
+
+    request.log.error({ err: error }, 'request failed')
+    return reply
+      .code(500)
+      .send({
+        code: 'INTERNAL',
+        message: 'something went wrong; see the server log',
+      })
+  })
+
+  app.get('/api/openapi.json', async function getOpenApi() {
+    return openApiDocument
+  })
+
   app.get('/api/stats', async function getStats() {
     return readStats(store)
   })
 
-  app.post('/api/lists/preview', async function previewList(request, reply) {
-    const raw = request.body as Buffer | undefined
-    let body: { definition?: unknown; asOf?: string; limit?: number }
-    try {
-      body = JSON.parse(
-        (raw ?? Buffer.alloc(0)).toString('utf8'),
-      ) as typeof body
-    } catch {
-      return reply.code(400).send({
-        code: 'API_JSON_INVALID',
-        message: 'the body is not valid JSON',
-      })
-    }
-
-    try {
-      const definition = parseListDefinition(
-        body.definition ?? body,
-        'definition',
-      )
-      const asOf = body.asOf === undefined ? new Date() : new Date(body.asOf)
-      const result = await runList(store, definition, {
-        asOf,
-        limit: body.limit ?? 50,
-      })
-
-      return { rows: result.rows, total: result.total, columns: result.columns }
-    } catch (error) {
-      if (error instanceof ListError) {
-        return reply
-          .code(400)
-          .send({ code: 'LIST_INVALID', issues: error.issues })
-      }
-      throw error
-    }
-  })
+  registerListRoutes(app, store)
 }

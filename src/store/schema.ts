@@ -136,6 +136,59 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description:
+      'event names, saved lists, named metrics, list membership history',
+    statements: [
+      `CREATE TABLE event_names (
+        name VARCHAR PRIMARY KEY,
+        first_seen_at TIMESTAMPTZ NOT NULL
+      )`,
+      `INSERT INTO event_names
+       SELECT event, min(received_at) FROM events
+       WHERE type = 'track' AND event IS NOT NULL GROUP BY event`,
+      // Definitions kept as code would keep them: the whole object as JSON.
+      `CREATE TABLE definitions (
+        kind VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        definition JSON NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (kind, name)
+      )`,
+      // Who is in a saved list now, and since when. A list using $me has a
+      // membership per viewer; viewer is '' for everyone else.
+      `CREATE TABLE list_members (
+        list_name VARCHAR NOT NULL,
+        viewer VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        entered_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (list_name, viewer, entity_id)
+      )`,
+      // Every entry and exit, at the asOf of the evaluation that found it.
+      `CREATE TABLE list_changes (
+        list_name VARCHAR NOT NULL,
+        viewer VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        change VARCHAR NOT NULL,
+        changed_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE list_evaluations (
+        list_name VARCHAR NOT NULL,
+        viewer VARCHAR NOT NULL,
+        evaluated_at TIMESTAMPTZ NOT NULL,
+        members INTEGER NOT NULL,
+        PRIMARY KEY (list_name, viewer)
+      )`,
+      `CREATE TABLE people (
+        email VARCHAR PRIMARY KEY,
+        role VARCHAR NOT NULL,
+        token_hash VARCHAR NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL
+      )`,
+    ],
+  },
 ]
 
 /** Applies every migration newer than the store's version, each in one transaction. */

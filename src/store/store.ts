@@ -21,12 +21,12 @@ export interface Store {
   /** Where the store lives, without credentials: a file path or a redacted URL. */
   readonly location: string
 
-  query<T extends Row = Row>(
-    sql: string,
-    params?: readonly SqlParam[],
-  ): Promise<T[]>
+  query<T = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>
 
   execute(sql: string, params?: readonly SqlParam[]): Promise<void>
+
+  /** Reads a large result in chunks of rows, holding only one chunk at a time. */
+  stream<T = Row>(sql: string, params?: readonly SqlParam[]): AsyncIterable<T[]>
 
   /** Appends many rows to a table, in column order, the fastest way the dialect has. */
   appendRows(

@@ -110,7 +110,7 @@ export class DuckDbStore implements Store {
     return this.writeLock.run(task)
   }
 
-  async query<T extends Row = Row>(
+  async query<T = Row>(
     sql: string,
     params: readonly SqlParam[] = [],
   ): Promise<T[]> {
@@ -131,6 +131,26 @@ export class DuckDbStore implements Store {
     return connection === undefined
       ? this.onWriter(() => run(this.connection))
       : this.readLock.run(() => run(connection))
+  }
+
+  async *stream<T = Row>(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): AsyncIterable<T[]> {
+    // A connection of its own, so a long export blocks no other reader.
+    const connection = await this.instance.connect()
+    try {
+      await connection.run("SET TimeZone = 'UTC'")
+      const { values, types } = bindParams(params)
+      const result = await connection.stream(sql, values, types)
+      for await (const rows of result.yieldRowObjectJs()) {
+        yield rows.map((row) => toPlainRow(row) as T)
+      }
+    } catch (error) {
+      throw queryError(sql, error)
+    } finally {
+      connection.closeSync()
+    }
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {

@@ -1,0 +1,23 @@
+/** `leadlens apply FILE.yaml`: metrics and lists as code. */
+import { applyDefinitionsFile } from '../catalog/apply-definitions.js'
+
+import type { Command } from 'commander'
+import type { CliContext } from './main.js'
+
+export function registerApplyCommand(program: Command, context: CliContext) {
+  program
+    .command('apply')
+    .description('create or update the metrics and lists of a YAML file')
+    .argument('<file>')
+    .action(async function runApply(file: string) {
+      const summary = await applyDefinitionsFile(
+        await context.openStore(),
+        file,
+      )
+      for (const warning of summary.warnings) {
+        context.err(`warning: ${warning.path}: ${warning.message}`)
+      }
+      for (const name of summary.created) context.out(`created ${name}`)
+      for (const name of summary.updated) context.out(`updated ${name}`)
+    })
+}

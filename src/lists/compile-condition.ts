@@ -1,0 +1,453 @@
+/**
+ * Compiles the filter tree: all / any / not, field and metric comparisons,
+ * and conditions over related collections. Problems are collected as issues
+ * (with their path) and compile to TRUE, so one pass reports them all.
+ */
+import {
+  relationNames,
+  resolveEventProperty,
+  resolveField,
+  resolveRelatedField,
+} from '../catalog/resolve-field.js'
+import {
+  compileMetric,
+  isCountingMetric,
+  metricKindOf,
+  timeFilter,
+} from './compile-metric.js'
+import { resolveWindow } from './time-window.js'
+
+import type {
+  FieldResolution,
+  FieldType,
+  RelationName,
+  ResolvedField,
+} from '../catalog/resolve-field.js'
+import type { SqlParam } from '../store/store.js'
+import type { CompileContext } from './compile-context.js'
+import type {
+  Condition,
+  MetricRef,
+  MetricSpec,
+  Operator,
+  RelatedCondition,
+} from './list-definition.js'
+
+/** Where bare field names point: the entity, an event, or a related record. */
+export type ConditionScope =
+  | { kind: 'entity' }
+  | { kind: 'event' }
+  | { kind: 'related'; relation: RelationName }
+
+/** SQL for a condition tree. */
+export function compileCondition(
+  context: CompileContext,
+  condition: Condition,
+  path: string,
+  scope: ConditionScope = { kind: 'entity' },
+): string {
+  if ('all' in condition) {
+    if (condition.all.length === 0) return 'TRUE'
+    const parts = condition.all.map((c, i) =>
+      compileCondition(context, c, `${path}.all[${i}]`, scope),
+    )
+    return `(${parts.join(' AND ')})`
+  }
+
+  if ('any' in condition) {
+    if (condition.any.length === 0) return 'FALSE'
+    const parts = condition.any.map((c, i) =>
+      compileCondition(context, c, `${path}.any[${i}]`, scope),
+    )
+    return `(${parts.join(' OR ')})`
+  }
+
+  if ('not' in condition) {
+    const inner = compileCondition(context, condition.not, `${path}.not`, scope)
+    return `(NOT coalesce(${inner}, FALSE))`
+  }
+
+  if ('related' in condition) {
+    if (scope.kind !== 'entity') {
+      return fail(
+        context,
+        'LIST_DEFINITION_INVALID',
+        `${path}.related`,
+        'related conditions cannot be nested',
+      )
+    }
+    return compileRelated(context, condition, path)
+  }
+
+  if ('metric' in condition) {
+    if (scope.kind !== 'entity') {
+      return fail(
+        context,
+        'LIST_METRIC_INVALID',
+        `${path}.metric`,
+        "a metric can only be used on the list's own entities",
+      )
+    }
+    const metric = compileMetricValue(
+      context,
+      condition.metric,
+      `${path}.metric`,
+    )
+    if (metric === undefined) return 'TRUE'
+    const kind = metricKindOf(metric.spec)
+    const type: FieldType =
+      kind === 'first_seen' || kind === 'last_seen' ? 'timestamp' : 'number'
+
+    return compileComparison(
+      context,
+      metric.sql,
+      type,
+      condition.op,
+      condition.value,
+      path,
+    )
+  }
+
+  const field = resolveInScope(context, condition.field, scope, condition.value)
+  if (!field.ok)
+    return fail(context, field.code, `${path}.field`, field.message)
+  for (const join of field.field.joins) context.joins.add(join)
+
+  return compileComparison(
+    context,
+    field.field.sql,
+    field.field.type,
+    condition.op,
+    condition.value,
+    path,
+  )
+}
+
+function resolveInScope(
+  context: CompileContext,
+  name: string,
+  scope: ConditionScope,
+  hint: unknown,
+): FieldResolution {
+  if (scope.kind === 'event') {
+    return { ok: true, field: resolveEventProperty(name, context, hint) }
+  }
+  if (scope.kind === 'related')
+    return resolveRelatedField(scope.relation, name, context)
+
+  return resolveField(name, context)
+}
+
+/** Resolves a field for a sort key or a column, recording its joins. */
+export function compileFieldExpression(
+  context: CompileContext,
+  name: string,
+  path: string,
+): ResolvedField | undefined {
+  const resolved = resolveField(name, context)
+  if (!resolved.ok) {
+    fail(context, resolved.code, path, resolved.message)
+    return undefined
+  }
+  for (const join of resolved.field.joins) context.joins.add(join)
+
+  return resolved.field
+}
+
+/** The SQL value of a metric for the current entity (a joined subquery). */
+export function compileMetricValue(
+  context: CompileContext,
+  ref: MetricRef,
+  path: string,
+): { sql: string; spec: MetricSpec } | undefined {
+  let spec: MetricSpec | undefined
+  if (typeof ref === 'string') {
+    spec =
+      context.definition.metrics?.[ref] ?? context.options.namedMetrics?.[ref]
+    if (spec === undefined) {
+      const known = Object.keys({
+        ...context.options.namedMetrics,
+        ...context.definition.metrics,
+      })
+      fail(
+        context,
+        'LIST_METRIC_UNKNOWN',
+        path,
+        `no metric named ${JSON.stringify(ref)}` +
+          (known.length > 0 ? `; named metrics: ${known.join(', ')}` : ''),
+      )
+      return undefined
+    }
+  } else spec = ref
+
+  const kind = metricKindOf(spec)
+  const event =
+    kind === 'active_days' || kind === 'users_added' ? undefined : spec[kind]
+  if (
+    typeof event === 'string' &&
+    context.options.knownEvents !== undefined &&
+    !context.options.knownEvents.has(event)
+  ) {
+    // Not an error: the event may simply not have arrived yet.
+    context.warnings.push({
+      code: 'LIST_METRIC_UNKNOWN',
+      path: `${path}.${kind}`,
+      message: `no ${JSON.stringify(event)} event has been received yet; the metric is 0 until one is`,
+    })
+  }
+
+  const key = JSON.stringify(spec)
+  let metric = context.metrics.get(key)
+  if (metric === undefined) {
+    metric = {
+      alias: `m${context.metrics.size}`,
+      sql: compileMetric(spec, path, context, (condition, wherePath) =>
+        compileCondition(context, condition, wherePath, { kind: 'event' }),
+      ),
+      isCounting: isCountingMetric(kind),
+    }
+    context.metrics.set(key, metric)
+  }
+
+  return {
+    sql: metric.isCounting
+      ? `coalesce(${metric.alias}.value, 0)`
+      : `${metric.alias}.value`,
+    spec,
+  }
+}
+
+// An account's deals (its own or its CRM company's), contacts (its CRM
+// company's) or users (members); on a list of users, the user's account's.
+function compileRelated(
+  context: CompileContext,
+  condition: RelatedCondition,
+  path: string,
+): string {
+  const relation = relationNames.find((name) => name === condition.related)
+  if (relation === undefined) {
+    return fail(
+      context,
+      'LIST_FIELD_UNKNOWN',
+      `${path}.related`,
+      `unknown collection ${JSON.stringify(condition.related)}; use one of ${relationNames.join(', ')}`,
+    )
+  }
+  if (relation === 'users' && context.of === 'users') {
+    return fail(
+      context,
+      'LIST_FIELD_NOT_APPLICABLE',
+      `${path}.related`,
+      'related users apply to a list of accounts',
+    )
+  }
+
+  if (context.of === 'users') context.joins.add('user_account')
+  if (relation !== 'users') context.joins.add('account_company')
+
+  const from = {
+    'crm.deals': `FROM crm_deals d WHERE (d.account_id = a.account_id
+      OR (cc.company_id IS NOT NULL AND d.company_id = cc.company_id))`,
+    'crm.contacts': 'FROM crm_contacts rc WHERE rc.company_id = cc.company_id',
+    users: `FROM memberships rm JOIN users ru ON ru.user_id = rm.user_id
+      WHERE rm.account_id = a.account_id`,
+  }[relation]
+  const where =
+    condition.where === undefined
+      ? 'TRUE'
+      : compileCondition(context, condition.where, `${path}.where`, {
+          kind: 'related',
+          relation,
+        })
+
+  if (condition.count !== undefined) {
+    const count = `(SELECT count(*) ${from} AND ${where})`
+    return compileComparison(
+      context,
+      count,
+      'number',
+      condition.count.op,
+      condition.count.value,
+      `${path}.count`,
+    )
+  }
+
+  switch (condition.match ?? 'any') {
+    case 'all':
+      // Every related record matches (and there is at least one).
+      return `(EXISTS (SELECT 1 ${from}) AND NOT EXISTS (SELECT 1 ${from} AND NOT coalesce(${where}, FALSE)))`
+    case 'none':
+      return `(NOT EXISTS (SELECT 1 ${from} AND ${where}))`
+    default:
+      return `(EXISTS (SELECT 1 ${from} AND ${where}))`
+  }
+}
+
+/** SQL comparing `expression` (of `type`) with a definition value. */
+export function compileComparison(
+  context: CompileContext,
+  expression: string,
+  type: FieldType,
+  op: Operator,
+  rawValue: unknown,
+  path: string,
+): string {
+  const valuePath = `${path}.value`
+  const value = (v: unknown, at = valuePath) =>
+    context.bindValue(toParam(context, v, type, at))
+  const mismatch = () => typeMismatch(context, op, type, `${path}.op`)
+
+  switch (op) {
+    case 'exists':
+      return `(${expression} IS NOT NULL)`
+    case 'not_exists':
+      return `(${expression} IS NULL)`
+    case '=':
+      return `(${expression} = ${value(rawValue)})`
+    case '!=':
+      // A missing value differs from any value.
+      return `(${expression} IS DISTINCT FROM ${value(rawValue)})`
+    case '>':
+    case '>=':
+    case '<':
+    case '<=':
+      if (type === 'boolean' || type === 'json') return mismatch()
+      return `(${expression} ${op} ${value(rawValue)})`
+    case 'in':
+    case 'not_in': {
+      const items = (rawValue as unknown[]).map((item, index) =>
+        value(item, `${valuePath}[${index}]`),
+      )
+      return op === 'in'
+        ? `(${expression} IN (${items.join(', ')}))`
+        : `(${expression} IS NULL OR ${expression} NOT IN (${items.join(', ')}))`
+    }
+    case 'contains':
+    case 'starts_with': {
+      if (type !== 'string') return mismatch()
+      const needle = value(rawValue)
+      return op === 'contains'
+        ? `(strpos(lower(${expression}), lower(${needle})) > 0)`
+        : `starts_with(lower(${expression}), lower(${needle}))`
+    }
+    case 'within': {
+      if (type !== 'timestamp') return mismatch()
+      const window = resolveWindow(rawValue, context.options.asOf, context.zone)
+      return `(${timeFilter(expression, window, context)})`
+    }
+    case 'before': {
+      if (type !== 'timestamp') return mismatch()
+      const isDuration =
+        typeof rawValue === 'string' &&
+        /^\d+(\.\d+)?\s*[mhdw]$/.test(rawValue.trim())
+      // `before: 30d` means older than 30 days; `before: <instant>` earlier than it.
+      if (!isDuration) return `(${expression} < ${value(rawValue)})`
+      const window = resolveWindow(rawValue, context.options.asOf, context.zone)
+      return `(${expression} <= ${context.bindValue(window.start)})`
+    }
+    case 'between': {
+      if (type === 'boolean' || type === 'json' || type === 'string')
+        return mismatch()
+      const [from, to] = rawValue as unknown[]
+      return `(${expression} >= ${value(from, `${valuePath}[0]`)} AND ${expression} <= ${value(to, `${valuePath}[1]`)})`
+    }
+  }
+}
+
+const operatorsByType: Record<FieldType, string> = {
+  string: '= != in not_in contains starts_with exists not_exists',
+  number: '= != > >= < <= in not_in between exists not_exists',
+  boolean: '= != in not_in exists not_exists',
+  timestamp: '= != > >= < <= within before between exists not_exists',
+  json: 'exists not_exists',
+}
+
+function typeMismatch(
+  context: CompileContext,
+  op: Operator,
+  type: FieldType,
+  path: string,
+): string {
+  return fail(
+    context,
+    'LIST_OPERATOR_TYPE',
+    path,
+    `${op} does not apply to a ${type} field; use one of ${operatorsByType[type]}`,
+  )
+}
+
+function fail(
+  context: CompileContext,
+  code: Parameters<CompileContext['issues']['push']>[0]['code'],
+  path: string,
+  message: string,
+): string {
+  context.issues.push({ code, path, message })
+  return 'TRUE'
+}
+
+// A definition value as a parameter of the field's type; `$me` is the
+// signed-in person's email.
+function toParam(
+  context: CompileContext,
+  raw: unknown,
+  type: FieldType,
+  path: string,
+): SqlParam {
+  let value = raw
+  if (value === '$me') {
+    if (context.options.me === undefined) {
+      fail(
+        context,
+        'LIST_ME_UNBOUND',
+        path,
+        '$me needs a signed-in person (--as EMAIL on the command line)',
+      )
+      return null
+    }
+    value = context.options.me.toLowerCase()
+  }
+  const invalid = (expected: string): SqlParam => {
+    fail(
+      context,
+      'LIST_VALUE_INVALID',
+      path,
+      `${JSON.stringify(value)} is not ${expected}`,
+    )
+    return null
+  }
+
+  if (value === null) return null
+  switch (type) {
+    case 'number': {
+      const number =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && value.trim() !== ''
+            ? Number(value)
+            : Number.NaN
+      return Number.isFinite(number) ? number : invalid('a number')
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return value
+      if (value === 'true' || value === 'false') return value === 'true'
+      return invalid('true or false')
+    case 'timestamp': {
+      if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
+        return invalid(
+          'an ISO 8601 instant with a zone (e.g. 2025-01-01T00:00:00Z)',
+        )
+      }
+      const date = new Date(value)
+      return Number.isNaN(date.getTime()) ? invalid('a valid instant') : date
+    }
+    default:
+      if (
+        typeof value === 'string' ||
+        typeof value === 'number' ||
+        typeof value === 'boolean'
+      )
+        return String(value)
+      return invalid('a string')
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The state one list compilation shares across its parts: bound
+ * parameters, issues found, joins and metric subqueries needed.
+ */
+import type { PropertyTypeMap } from '../catalog/property-catalog.js'
+import type { JoinName } from '../catalog/resolve-field.js'
+import type { SqlParam } from '../store/store.js'
+import type { ListDefinition, MetricSpec } from './list-definition.js'
+import type { ListIssue } from './list-error.js'
+
+export interface CompileOptions {
+  asOf: Date
+  /** The workspace's IANA zone; a definition's own `timezone` wins. */
+  timezone: string
+  /** The signed-in person's email, for `$me`. */
+  me?: string
+  types: PropertyTypeMap
+  /** Metrics declared once (`metrics:` or `leadlens apply`), by name. */
+  namedMetrics?: Record<string, MetricSpec>
+  /** Event names the store has seen, to warn about metrics on others. */
+  knownEvents?: ReadonlySet<string>
+  /** Overrides the definition's limit (e.g. `--limit`). */
+  limit?: number
+  /** Rows to skip, for paging. */
+  offset?: number
+}
+
+export interface CompiledMetric {
+  alias: string
+  sql: string
+  isCounting: boolean
+}
+
+export interface CompileContext {
+  definition: ListDefinition
+  options: CompileOptions
+  of: 'users' | 'accounts'
+  zone: string
+  types: PropertyTypeMap
+  params: SqlParam[]
+  issues: ListIssue[]
+  warnings: ListIssue[]
+  joins: Set<JoinName>
+  metrics: Map<string, CompiledMetric>
+  /** Placeholder of the `asOf` parameter. */
+  asOf: string
+  bindValue(value: SqlParam): string
+  bind(value: string): string
+}
+
+/** A fresh context for compiling `definition`. */
+export function createCompileContext(
+  definition: ListDefinition,
+  options: CompileOptions,
+): CompileContext {
+  const params: SqlParam[] = []
+  const bindValue = (value: SqlParam) => {
+    params.push(value)
+    return `$${params.length}`
+  }
+
+  return {
+    definition,
+    options,
+    of: definition.of,
+    zone: definition.timezone ?? options.timezone,
+    types: options.types,
+    params,
+    issues: [],
+    warnings: [],
+    joins: new Set(),
+    metrics: new Map(),
+    asOf: bindValue(options.asOf),
+    bindValue,
+    bind: (value: string) => bindValue(value),
+  }
+}

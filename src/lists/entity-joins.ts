@@ -1,0 +1,61 @@
+/**
+ * The joins that bring a list's entity its related records: a user's
+ * account, an account's CRM company (by explicit account id, else by
+ * domain), a user's CRM contact (by email, case-insensitive), the CRM owner.
+ */
+import type { JoinName } from '../catalog/resolve-field.js'
+
+const joinOrder: JoinName[] = [
+  'user_contact',
+  'user_account',
+  'account_company',
+  'owner',
+]
+
+/** SQL for the needed joins, in dependency order. */
+export function compileJoins(
+  of: 'users' | 'accounts',
+  needed: ReadonlySet<JoinName>,
+  asOf: string,
+): string[] {
+  const sql: string[] = []
+  for (const join of joinOrder) {
+    if (!needed.has(join)) continue
+
+    switch (join) {
+      case 'user_account':
+        // The user's latest account (membership started last by asOf).
+        sql.push(`LEFT JOIN (SELECT DISTINCT ON (m.user_id) m.user_id, m.account_id
+          FROM memberships m WHERE m.started_at IS NULL OR m.started_at <= ${asOf}
+          ORDER BY m.user_id, m.started_at DESC NULLS LAST, m.account_id) ua
+          ON ua.user_id = u.user_id`)
+        sql.push('LEFT JOIN accounts a ON a.account_id = ua.account_id')
+        break
+      case 'account_company':
+        // An explicit account id wins over a domain match.
+        sql.push(`LEFT JOIN (SELECT DISTINCT ON (ax.account_id) ax.account_id,
+            c.company_id, c.name, c.domain, c.owner_id, c.properties
+          FROM accounts ax JOIN crm_companies c
+            ON c.account_id = ax.account_id OR (c.domain IS NOT NULL AND c.domain = ax.domain)
+          ORDER BY ax.account_id,
+            CASE WHEN c.account_id = ax.account_id THEN 0 ELSE 1 END, c.company_id) cc
+          ON cc.account_id = a.account_id`)
+        break
+      case 'user_contact':
+        sql.push(`LEFT JOIN (SELECT DISTINCT ON (lower(c.email)) lower(c.email) AS email_key,
+            c.contact_id, c.email, c.company_id, c.owner_id, c.properties
+          FROM crm_contacts c WHERE c.email IS NOT NULL
+          ORDER BY lower(c.email), c.contact_id) ct ON ct.email_key = u.email`)
+        break
+      case 'owner':
+        sql.push(
+          of === 'users'
+            ? 'LEFT JOIN crm_owners co ON co.owner_id = coalesce(ct.owner_id, cc.owner_id)'
+            : 'LEFT JOIN crm_owners co ON co.owner_id = cc.owner_id',
+        )
+        break
+    }
+  }
+
+  return sql
+}

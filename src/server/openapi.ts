@@ -1,0 +1,139 @@
+/** The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json. */
+const bearer = [{ bearer: [] }]
+const writeKey = [{ writeKey: [] }]
+const listName = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+}
+const asOf = {
+  name: 'asOf',
+  in: 'query',
+  schema: { type: 'string', format: 'date-time' },
+}
+const ok = (description: string) => ({ 200: { description } })
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Leadlens',
+    version: '0.1.0',
+    description: 'Ingestion (Segment tracking API) and the app API.',
+  },
+  components: {
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'a token from leadlens people add',
+      },
+      writeKey: {
+        type: 'http',
+        scheme: 'basic',
+        description: 'the write key as user name, empty password',
+      },
+    },
+  },
+  paths: {
+    ...Object.fromEntries(
+      ['track', 'identify', 'group', 'page', 'screen', 'alias', 'batch'].map(
+        (type) => [
+          `/v1/${type}`,
+          {
+            post: {
+              summary:
+                type === 'batch'
+                  ? 'Messages in a batch'
+                  : `One ${type} message`,
+              security: writeKey,
+              responses: {
+                200: { description: 'stored (or duplicates), after commit' },
+                400: {
+                  description:
+                    'some messages rejected: { rejected: [{ index, code, path, message }] }; the rest stored',
+                },
+                401: { description: 'unknown or revoked write key' },
+                413: { description: 'body over 500 KB' },
+              },
+            },
+          },
+        ],
+      ),
+    ),
+    '/api/stats': {
+      get: {
+        summary: 'Counts of what the store holds',
+        security: bearer,
+        responses: ok('counts'),
+      },
+    },
+    '/api/lists': {
+      get: {
+        summary: 'Saved lists',
+        security: bearer,
+        responses: ok('{ lists }'),
+      },
+      post: {
+        summary: 'Save a new list',
+        security: bearer,
+        responses: {
+          201: { description: 'created' },
+          400: { description: 'invalid, with issues' },
+          409: { description: 'exists' },
+        },
+      },
+    },
+    '/api/lists/preview': {
+      post: {
+        summary: 'Count and first rows of an unsaved definition',
+        security: bearer,
+        responses: ok('{ count, columns, rows }'),
+      },
+    },
+    '/api/lists/{name}': {
+      get: {
+        summary: 'A saved list',
+        security: bearer,
+        parameters: [listName],
+        responses: ok('{ name, definition }'),
+      },
+      put: {
+        summary: 'Create or update a list',
+        security: bearer,
+        parameters: [listName],
+        responses: {
+          200: { description: 'updated' },
+          201: { description: 'created' },
+        },
+      },
+      delete: {
+        summary: 'Delete a list and its history',
+        security: bearer,
+        parameters: [listName],
+        responses: { 204: { description: 'deleted' } },
+      },
+    },
+    '/api/lists/{name}/rows': {
+      get: {
+        summary: 'Rows, a page at a time; the cursor pins asOf',
+        security: bearer,
+        parameters: [
+          listName,
+          asOf,
+          { name: 'limit', in: 'query', schema: { type: 'integer' } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: ok('{ columns, rows, total, nextCursor }'),
+      },
+    },
+    '/api/lists/{name}/export.csv': {
+      get: {
+        summary: 'Every row as CSV, streamed',
+        security: bearer,
+        parameters: [listName, asOf],
+        responses: ok('text/csv'),
+      },
+    },
+  },
+}
