@@ -303,7 +303,15 @@ describe('a server killed while ingesting', () => {
     const added = await runCli(['--db', db, 'sources', 'add', 'crash'])
     expect(added.code, added.stderr).toBe(0)
     const writeKey = added.stdout.trim()
-    const person = await runCli(['--db', db, 'people', 'add', 'ops@example.com', '--role', 'admin'])
+    const person = await runCli([
+      '--db',
+      db,
+      'people',
+      'add',
+      'ops@example.com',
+      '--role',
+      'admin',
+    ])
     expect(person.code).toBe(0)
     const apiToken = person.stdout.trim()
 

@@ -35,15 +35,18 @@ export async function compileListForStore(
   definition: ListDefinition,
   options: RunListOptions = {},
 ): Promise<CompiledList> {
-  const [types, settings] = await Promise.all([
-    readPropertyTypes(store),
-    readWorkspaceSettings(store),
-  ])
+  const types = await readPropertyTypes(store)
+  const settings = await readWorkspaceSettings(store)
+  const events = await store.query<{ name: string }>(
+    'SELECT name FROM event_names',
+  )
 
   return compileList(definition, {
     asOf: options.asOf ?? new Date(),
     timezone: settings.timezone,
     types,
+    knownEvents: new Set(events.map((row) => row.name)),
+    namedMetrics: options.namedMetrics ?? (await readNamedMetrics(store)),
     ...(options.me === undefined ? {} : { me: options.me }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.offset === undefined ? {} : { offset: options.offset }),

@@ -32,13 +32,11 @@ export function registerApiAuth(app: FastifyInstance, store: Store): void {
       const person =
         token === undefined ? undefined : await findPersonByToken(store, token)
       if (person === undefined) {
-        return reply
-          .code(401)
-          .send({
-            code: 'API_TOKEN_INVALID',
-            message:
-              'send Authorization: Bearer <token> (leadlens people add EMAIL --role ROLE)',
-          })
+        return reply.code(401).send({
+          code: 'API_TOKEN_INVALID',
+          message:
+            'send Authorization: Bearer <token> (leadlens people add EMAIL --role ROLE)',
+        })
       }
       request.person = person
     },

@@ -18,12 +18,10 @@ export function registerApiRoutes(app: FastifyInstance, store: Store) {
     if (error instanceof ListError) return sendListError(error, reply)
 
     request.log.error({ err: error }, 'request failed')
-    return reply
-      .code(500)
-      .send({
-        code: 'INTERNAL',
-        message: 'something went wrong; see the server log',
-      })
+    return reply.code(500).send({
+      code: 'INTERNAL',
+      message: 'something went wrong; see the server log',
+    })
   })
 
   app.get('/api/openapi.json', async function getOpenApi() {

@@ -65,12 +65,10 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
       typeof name === 'string' &&
       (await readDefinition(store, 'list', name)) !== undefined
     ) {
-      return reply
-        .code(409)
-        .send({
-          code: 'LIST_EXISTS',
-          message: `a list named ${name} exists; PUT /api/lists/${encodeURIComponent(name)} to change it`,
-        })
+      return reply.code(409).send({
+        code: 'LIST_EXISTS',
+        message: `a list named ${name} exists; PUT /api/lists/${encodeURIComponent(name)} to change it`,
+      })
     }
     return saveList(request, reply, body, undefined)
   })
@@ -221,13 +219,11 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
 /** Maps list errors to 400 with every issue. */
 export function sendListError(error: ListError, reply: FastifyReply) {
   const notFound = error.issues.some((issue) => issue.code === 'LIST_NOT_FOUND')
-  return reply
-    .code(notFound ? 404 : 400)
-    .send({
-      code: 'LIST_INVALID',
-      message: error.message,
-      issues: error.issues,
-    })
+  return reply.code(notFound ? 404 : 400).send({
+    code: 'LIST_INVALID',
+    message: error.message,
+    issues: error.issues,
+  })
 }
 
 function meOf(email: string | undefined): { me?: string } {

@@ -5,6 +5,7 @@
  * other rows are stored.
  */
 import { recordPropertyTypes } from '../../catalog/property-catalog.js'
+import { registrableDomain } from '../../ingest/email-domain.js'
 import { quoteIdentifier } from '../../store/store.js'
 import {
   convertValue,
@@ -207,6 +208,11 @@ function prepareRow(
     }
   }
 
+  // Domains compare by their registrable domain (www.acme.com is acme.com).
+  if (typeof row.core.domain === 'string') {
+    row.core.domain =
+      registrableDomain(row.core.domain) ?? row.core.domain.toLowerCase()
+  }
   if (typeof row.core.email === 'string')
     row.core.email = row.core.email.trim().toLowerCase()
 
