@@ -7,7 +7,12 @@ import { readFile } from 'node:fs/promises'
 
 import { parse as parseYaml } from 'yaml'
 
-import { compileListForStore } from '../lists/run-list.js'
+import { compileList } from '../lists/compile-list.js'
+import { compileOptionsForStore } from '../lists/run-list.js'
+import { compileScore } from '../scores/compile-score.js'
+import { readSavedScores } from '../scores/saved-scores.js'
+import { validateScoreDefinition } from '../scores/score-definition.js'
+import { scoreFieldResolver } from '../scores/score-fields.js'
 import { ListError } from '../lists/list-error.js'
 import {
   validateListDefinition,
@@ -17,6 +22,7 @@ import { listDefinitions, saveDefinition } from './definitions.js'
 
 import type { ListDefinition, MetricSpec } from '../lists/list-definition.js'
 import type { ListIssue } from '../lists/list-error.js'
+import type { ScoreDefinition } from '../scores/score-definition.js'
 import type { Store } from '../store/store.js'
 
 export interface ApplySummary {
@@ -71,6 +77,7 @@ export async function applyDefinitions(
 
   const metrics = namedItems(doc.metrics, 'metrics', issues)
   const lists = namedItems(doc.lists, 'lists', issues)
+  const scores = namedItems(doc.scores, 'scores', issues)
 
   const namedMetrics: Record<string, MetricSpec> = {}
   for (const saved of await listDefinitions(store, 'metric')) {
@@ -80,6 +87,34 @@ export async function applyDefinitions(
     const { name: _name, ...spec } = item
     validateMetricSpec(spec, path, issues)
     namedMetrics[name] = spec as MetricSpec
+  }
+
+  const validScores: ScoreDefinition[] = []
+  const savedScores = await readSavedScores(store)
+  const scoreOptions = await compileOptionsForStore(store, { namedMetrics })
+  for (const { item, path } of scores) {
+    const { definition, issues: shapeIssues } = validateScoreDefinition(item)
+    issues.push(
+      ...shapeIssues.map((issue) => ({
+        ...issue,
+        path: join(path, issue.path),
+      })),
+    )
+    if (definition === undefined) continue
+
+    try {
+      compileScore(definition, scoreOptions)
+      validScores.push(definition)
+      savedScores[definition.name] = definition
+    } catch (error) {
+      if (!(error instanceof ListError)) throw error
+      issues.push(
+        ...error.issues.map((issue) => ({
+          ...issue,
+          path: join(path, issue.path),
+        })),
+      )
+    }
   }
 
   const validLists: { name: string; definition: ListDefinition }[] = []
@@ -94,9 +129,10 @@ export async function applyDefinitions(
     if (definition === undefined) continue
 
     try {
-      const compiled = await compileListForStore(store, definition, {
-        namedMetrics,
+      const compiled = compileList(definition, {
+        ...scoreOptions,
         me: 'someone@example.com',
+        resolveScoreField: scoreFieldResolver(savedScores),
       })
       warnings.push(
         ...compiled.warnings.map((w) => ({ ...w, path: join(path, w.path) })),
@@ -121,6 +157,15 @@ export async function applyDefinitions(
       const { name: _name, ...spec } = item
       const { created } = await saveDefinition(store, 'metric', name, spec)
       ;(created ? summary.created : summary.updated).push(`metric ${name}`)
+    }
+    for (const score of validScores) {
+      const { created } = await saveDefinition(
+        store,
+        'score',
+        score.name,
+        score as unknown as Record<string, unknown>,
+      )
+      ;(created ? summary.created : summary.updated).push(`score ${score.name}`)
     }
     for (const { name, definition } of validLists) {
       const { created } = await saveDefinition(

@@ -20,6 +20,8 @@ export interface IngestQueueOptions {
   lingerMs?: number
   /** Write at once when this many messages are waiting. */
   maxMessages?: number
+  /** Called after each commit that stored something new. */
+  onCommit?: (stored: number) => void
 }
 
 export class IngestQueue {
@@ -30,11 +32,13 @@ export class IngestQueue {
   private waitingCount = 0
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> = Promise.resolve()
+  private readonly onCommit: ((stored: number) => void) | undefined
 
   constructor(store: Store, options: IngestQueueOptions = {}) {
     this.store = store
     this.lingerMs = options.lingerMs ?? 5
     this.maxMessages = options.maxMessages ?? 5_000
+    this.onCommit = options.onCommit
   }
 
   /** Resolves once `messages` are committed (or found to be duplicates). */
@@ -73,6 +77,7 @@ export class IngestQueue {
         this.store,
         group.flatMap((p) => p.messages),
       )
+      if (summary.stored > 0) this.onCommit?.(summary.stored)
       for (const pending of group) {
         const stored = pending.messages.filter((m) =>
           summary.storedMessages.has(m),

@@ -108,7 +108,13 @@ export function compileCondition(
     )
   }
 
-  const field = resolveInScope(context, condition.field, scope, condition.value)
+  const field = resolveInScope(
+    context,
+    condition.field,
+    scope,
+    condition.value,
+    `${path}.field`,
+  )
   if (!field.ok)
     return fail(context, field.code, `${path}.field`, field.message)
   for (const join of field.field.joins) context.joins.add(join)
@@ -128,7 +134,11 @@ function resolveInScope(
   name: string,
   scope: ConditionScope,
   hint: unknown,
+  path = '',
 ): FieldResolution {
+  if (scope.kind === 'entity' && name.startsWith('score.')) {
+    return resolveScore(context, name, path)
+  }
   if (scope.kind === 'event') {
     return { ok: true, field: resolveEventProperty(name, context, hint) }
   }
@@ -144,7 +154,9 @@ export function compileFieldExpression(
   name: string,
   path: string,
 ): ResolvedField | undefined {
-  const resolved = resolveField(name, context)
+  const resolved = name.startsWith('score.')
+    ? resolveScore(context, name, path)
+    : resolveField(name, context)
   if (!resolved.ok) {
     fail(context, resolved.code, path, resolved.message)
     return undefined
@@ -152,6 +164,50 @@ export function compileFieldExpression(
   for (const join of resolved.field.joins) context.joins.add(join)
 
   return resolved.field
+}
+
+const scoreFields = 'fit, usage, total, fit_level, usage_level, quadrant'
+
+function resolveScore(
+  context: CompileContext,
+  name: string,
+  path: string,
+): FieldResolution {
+  const [, scoreName, field, ...rest] = name.split('.')
+  if (scoreName === undefined || field === undefined || rest.length > 0) {
+    return {
+      ok: false,
+      code: 'LIST_FIELD_UNKNOWN',
+      message: `score fields are score.<name>.{${scoreFields}}`,
+    }
+  }
+  const resolver = context.options.resolveScoreField
+  const issuesBefore = context.issues.length
+  const resolved = resolver?.(context, scoreName, field, path)
+  if (resolved === undefined) {
+    if (context.issues.length > issuesBefore) {
+      // The resolver reported why; nothing more to add.
+      const last = context.issues.pop()
+      return {
+        ok: false,
+        code:
+          last?.code === 'LIST_FIELD_NOT_APPLICABLE'
+            ? 'LIST_FIELD_NOT_APPLICABLE'
+            : 'LIST_FIELD_UNKNOWN',
+        message: last?.message ?? `unknown field ${name}`,
+      }
+    }
+    return {
+      ok: false,
+      code: 'LIST_FIELD_UNKNOWN',
+      message: `unknown score ${JSON.stringify(scoreName)} in ${name}`,
+    }
+  }
+
+  return {
+    ok: true,
+    field: { sql: resolved.sql, type: resolved.type, joins: [] },
+  }
 }
 
 /** The SQL value of a metric for the current entity (a joined subquery). */

@@ -8,6 +8,14 @@ import type { SqlParam } from '../store/store.js'
 import type { ListDefinition, MetricSpec } from './list-definition.js'
 import type { ListIssue } from './list-error.js'
 
+/** Resolves `score.<name>.<field>` for the compiler (set by the scores module). */
+export type ScoreFieldResolver = (
+  context: CompileContext,
+  scoreName: string,
+  field: string,
+  path: string,
+) => { sql: string; type: 'number' | 'string' } | undefined
+
 export interface CompileOptions {
   asOf: Date
   /** The workspace's IANA zone; a definition's own `timezone` wins. */
@@ -23,6 +31,8 @@ export interface CompileOptions {
   limit?: number
   /** Rows to skip, for paging. */
   offset?: number
+  /** Resolves score fields; without it, score.* fields are unknown. */
+  resolveScoreField?: ScoreFieldResolver
 }
 
 export interface CompiledMetric {
@@ -42,6 +52,8 @@ export interface CompileContext {
   warnings: ListIssue[]
   joins: Set<JoinName>
   metrics: Map<string, CompiledMetric>
+  /** Joins of score subqueries, by score name: alias and SQL. */
+  scoreJoins: Map<string, { alias: string; sql: string }>
   /** Placeholder of the `asOf` parameter. */
   asOf: string
   bindValue(value: SqlParam): string
@@ -52,8 +64,9 @@ export interface CompileContext {
 export function createCompileContext(
   definition: ListDefinition,
   options: CompileOptions,
+  /** Parameters of an enclosing statement this one is nested in. */
+  params: SqlParam[] = [],
 ): CompileContext {
-  const params: SqlParam[] = []
   const bindValue = (value: SqlParam) => {
     params.push(value)
     return `$${params.length}`
@@ -70,6 +83,7 @@ export function createCompileContext(
     warnings: [],
     joins: new Set(),
     metrics: new Map(),
+    scoreJoins: new Map(),
     asOf: bindValue(options.asOf),
     bindValue,
     bind: (value: string) => bindValue(value),

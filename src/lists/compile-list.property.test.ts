@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { openTempStore } from '../../test/support/temp-store.js'
+import { migrations } from '../store/schema.js'
 import { compileList } from './compile-list.js'
 import { parseListDefinition } from './read-list-definition.js'
 

@@ -93,9 +93,7 @@ export function compileList(
     `  count(*) OVER () AS ${quoteIdentifier(totalColumn)}`,
     `FROM ${entity.table}`,
     ...joins,
-    // Entities first seen or created after asOf did not exist yet.
-    `WHERE (${entity.seen} IS NULL OR ${entity.seen} <= ${context.asOf})`,
-    `  AND (${entity.created} IS NULL OR ${entity.created} <= ${context.asOf})`,
+    `WHERE ${existsAt(entity, context.asOf)}`,
     `  AND (${where})`,
     `ORDER BY ${[...orderBy, `${entity.id} ASC`].join(', ')}`,
     limit === undefined ? '' : `LIMIT ${context.bindValue(limit)}`,
@@ -113,6 +111,47 @@ export function compileList(
     warnings: context.warnings,
     idColumn: entity.id,
   }
+}
+
+/** The table, id and times of a list's entities. */
+export function entitySource(of: 'users' | 'accounts') {
+  return of === 'users'
+    ? {
+        table: 'users u',
+        id: 'u.user_id',
+        seen: 'u.first_seen_at',
+        created: 'u.created_at',
+      }
+    : {
+        table: 'accounts a',
+        id: 'a.account_id',
+        seen: 'a.first_seen_at',
+        created: 'a.created_at',
+      }
+}
+
+/** Entities first seen or created after asOf did not exist yet. */
+export function existsAt(
+  entity: ReturnType<typeof entitySource>,
+  asOf: string,
+): string {
+  return `(${entity.seen} IS NULL OR ${entity.seen} <= ${asOf}) AND (${entity.created} IS NULL OR ${entity.created} <= ${asOf})`
+}
+
+/** The joins a compiled context needs: related records, scores, metrics. */
+export function compileEntityJoins(
+  context: CompileContext,
+  entityId: string,
+): string[] {
+  const joins = compileJoins(context.of, context.joins, context.asOf)
+  for (const score of context.scoreJoins.values()) joins.push(score.sql)
+  for (const metric of context.metrics.values()) {
+    joins.push(
+      `LEFT JOIN (${metric.sql}) ${metric.alias} ON ${metric.alias}.entity_id = ${entityId}`,
+    )
+  }
+
+  return joins
 }
 
 function compileSort(context: CompileContext): string[] {

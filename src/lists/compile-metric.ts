@@ -2,7 +2,7 @@
  * Compiles one metric to a subquery `(entity_id, value)` over the events
  * (or memberships) of the list's entities, windowed at `asOf`.
  */
-import { resolveWindow } from './time-window.js'
+import { parseDuration, resolveWindow } from './time-window.js'
 
 import type { SqlParam } from '../store/store.js'
 import type { CompileContext } from './compile-context.js'
@@ -47,7 +47,9 @@ export function describeMetric(spec: MetricSpec): string {
       : typeof spec.within === 'string'
         ? spec.within
         : `last_${spec.within.last_n_days}_days`
-  const parts = [subject, window].filter((part) => part !== '')
+  const decay =
+    spec.decay === undefined ? '' : `half_life ${spec.decay.half_life}`
+  const parts = [subject, window, decay].filter((part) => part !== '')
 
   return `${kind}(${parts.join(', ')})`
 }
@@ -117,8 +119,16 @@ function measureOf(
   context: CompileContext,
 ): { input: string; aggregate: string } {
   switch (kind) {
-    case 'count':
-      return { input: 'NULL', aggregate: 'count(*)' }
+    case 'count': {
+      if (spec.decay === undefined)
+        return { input: 'NULL', aggregate: 'count(*)' }
+      // Each event weighs 0.5^(age / half-life) at asOf.
+      const halfLifeMs = parseDuration(spec.decay.half_life) ?? 1
+      return {
+        input: `power(0.5, (epoch_ms(${context.asOf}) - epoch_ms(e.timestamp)) / ${context.bindValue(halfLifeMs)})`,
+        aggregate: 'coalesce(sum(e.input), 0)',
+      }
+    }
     case 'distinct_users':
       return { input: 'NULL', aggregate: 'count(DISTINCT e.person_id)' }
     case 'sum': {

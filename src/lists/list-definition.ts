@@ -3,7 +3,7 @@
  * walks the whole definition and returns every issue with its path; the
  * catalog-dependent checks (does the field exist?) happen in the compiler.
  */
-import { isWindowSpec } from './time-window.js'
+import { isWindowSpec, parseDuration } from './time-window.js'
 
 import type { ListIssue } from './list-error.js'
 
@@ -40,6 +40,8 @@ export interface MetricSpec {
   last_seen?: string
   within?: WindowSpec
   where?: Condition
+  /** Count only: each event counts 0.5^(age / half_life) at asOf. */
+  decay?: { half_life: string }
 }
 
 export type MetricRef = MetricSpec | string
@@ -411,6 +413,7 @@ export function validateMetricSpec(
     'within',
     'where',
     ...(kind === 'sum' ? ['property'] : []),
+    ...(kind === 'count' ? ['decay'] : []),
   ])
   for (const key of Object.keys(value)) {
     if (!allowed.has(key))
@@ -452,6 +455,20 @@ export function validateMetricSpec(
       message:
         'within takes a duration (30d, 12h, 2w, 90m) or a period (today, this_week, last_month, { last_n_days: N }, ...)',
     })
+  }
+  if (value.decay !== undefined) {
+    const decay = value.decay
+    if (
+      !isObject(decay) ||
+      parseDuration(decay.half_life) === undefined ||
+      Object.keys(decay).length !== 1
+    ) {
+      issues.push({
+        code: 'LIST_DURATION_INVALID',
+        path: `${path}.decay`,
+        message: 'decay is { half_life: DURATION }, e.g. { half_life: 14d }',
+      })
+    }
   }
   if (value.where !== undefined) {
     if (kind === 'users_added') {

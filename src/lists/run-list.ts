@@ -4,10 +4,13 @@
  */
 import { listDefinitions } from '../catalog/definitions.js'
 import { readPropertyTypes } from '../catalog/property-catalog.js'
+import { readSavedScores } from '../scores/saved-scores.js'
+import { scoreFieldResolver } from '../scores/score-fields.js'
 import { readWorkspaceSettings } from '../store/workspace-settings.js'
 import { compileList, entityIdColumn, totalColumn } from './compile-list.js'
 
 import type { Row, Store } from '../store/store.js'
+import type { CompileOptions } from './compile-context.js'
 import type { CompiledList } from './compile-list.js'
 import type { ListDefinition, MetricSpec } from './list-definition.js'
 import type { ListIssue } from './list-error.js'
@@ -29,28 +32,37 @@ export interface ListResult {
   warnings: ListIssue[]
 }
 
-/** Compiles a list for this store: its property types and time zone. */
-export async function compileListForStore(
+/** The compile options this store implies: catalog, settings, saved definitions. */
+export async function compileOptionsForStore(
   store: Store,
-  definition: ListDefinition,
   options: RunListOptions = {},
-): Promise<CompiledList> {
+): Promise<CompileOptions> {
   const types = await readPropertyTypes(store)
   const settings = await readWorkspaceSettings(store)
   const events = await store.query<{ name: string }>(
     'SELECT name FROM event_names',
   )
 
-  return compileList(definition, {
+  return {
     asOf: options.asOf ?? new Date(),
     timezone: settings.timezone,
     types,
     knownEvents: new Set(events.map((row) => row.name)),
     namedMetrics: options.namedMetrics ?? (await readNamedMetrics(store)),
+    resolveScoreField: scoreFieldResolver(await readSavedScores(store)),
     ...(options.me === undefined ? {} : { me: options.me }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.offset === undefined ? {} : { offset: options.offset }),
-  })
+  }
+}
+
+/** Compiles a list for this store: its property types and time zone. */
+export async function compileListForStore(
+  store: Store,
+  definition: ListDefinition,
+  options: RunListOptions = {},
+): Promise<CompiledList> {
+  return compileList(definition, await compileOptionsForStore(store, options))
 }
 
 /** Runs a list and returns its rows and the total number of matches. */

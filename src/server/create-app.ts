@@ -5,6 +5,7 @@
 import Fastify from 'fastify'
 
 import { IngestQueue } from '../ingest/ingest-queue.js'
+import { ScoreRefresher } from '../scores/refresh-scores.js'
 import { registerApiRoutes } from './api-routes.js'
 import { authenticateWriteKey } from './authenticate-write-key.js'
 import { registerIngestRoutes } from './ingest-routes.js'
@@ -14,11 +15,14 @@ import type { Store } from '../store/store.js'
 
 export interface AppOptions {
   logger?: boolean
+  /** Debounce of score recomputation after ingestion (ms). */
+  scoreDebounceMs?: number
 }
 
 export interface LeadlensApp {
   app: FastifyInstance
   queue: IngestQueue
+  scores: ScoreRefresher
 }
 
 /** Builds the app over `store`. */
@@ -28,7 +32,15 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
     // Compressed bodies are checked again after decompression (500 KB).
     bodyLimit: 4 * 1024 * 1024,
   })
-  const queue = new IngestQueue(store)
+  const scores = new ScoreRefresher(store, {
+    logger: app.log,
+    ...(options.scoreDebounceMs === undefined
+      ? {}
+      : { debounceMs: options.scoreDebounceMs }),
+  })
+  const queue = new IngestQueue(store, {
+    onCommit: () => scores.trigger('ingest'),
+  })
 
   // Every content type is read raw: clients send JSON under several.
   app.removeAllContentTypeParsers()
@@ -47,7 +59,9 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
   registerApiRoutes(app, store)
   app.addHook('onClose', async function drainQueue() {
     await queue.drain()
+    scores.stop()
+    await scores.settle()
   })
 
-  return { app, queue }
+  return { app, queue, scores }
 }

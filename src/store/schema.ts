@@ -189,6 +189,38 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    description:
+      'score history: current scores and every change of level or quadrant',
+    statements: [
+      `CREATE TABLE score_current (
+        score_name VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        fit DOUBLE NOT NULL,
+        usage DOUBLE NOT NULL,
+        total DOUBLE NOT NULL,
+        fit_level VARCHAR NOT NULL,
+        usage_level VARCHAR NOT NULL,
+        quadrant VARCHAR NOT NULL,
+        computed_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (score_name, entity_id)
+      )`,
+      `CREATE TABLE score_changes (
+        score_name VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        from_quadrant VARCHAR,
+        to_quadrant VARCHAR NOT NULL,
+        from_fit_level VARCHAR,
+        to_fit_level VARCHAR NOT NULL,
+        from_usage_level VARCHAR,
+        to_usage_level VARCHAR NOT NULL,
+        total DOUBLE NOT NULL,
+        changed_at TIMESTAMPTZ NOT NULL,
+        cause VARCHAR NOT NULL
+      )`,
+    ],
+  },
 ]
 
 /** Applies every migration newer than the store's version, each in one transaction. */
