@@ -115,7 +115,10 @@ describe('compiled SQL under hostile input', () => {
     )
     expect(
       await temp.store.query('SELECT count(*) AS n FROM schema_migrations'),
-    ).toEqual([{ n: 2 }])
+    ).toEqual([{ n: migrations.length }])
+    expect(await temp.store.query('SELECT count(*) AS n FROM users')).toEqual([
+      { n: 0 },
+    ])
   })
 })
 
