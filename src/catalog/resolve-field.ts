@@ -94,6 +94,11 @@ export const relatedColumns = {
       amount: { sql: 'd.amount', type: 'number' },
       created_at: { sql: 'd.created_at', type: 'timestamp' },
       closed_at: { sql: 'd.closed_at', type: 'timestamp' },
+      // When the deal ended, or started if it has no close date.
+      closed_or_created_at: {
+        sql: 'coalesce(d.closed_at, d.created_at)',
+        type: 'timestamp',
+      },
       owner_id: { sql: 'd.owner_id', type: 'string' },
     } as Record<string, Column>,
   },

@@ -1,5 +1,6 @@
 /** `leadlens apply FILE.yaml`: metrics and lists as code. */
 import { applyDefinitionsFile } from '../catalog/apply-definitions.js'
+import { refreshSavedScores } from '../scores/refresh-scores.js'
 
 import type { Command } from 'commander'
 import type { CliContext } from './main.js'
@@ -19,5 +20,18 @@ export function registerApplyCommand(program: Command, context: CliContext) {
       }
       for (const name of summary.created) context.out(`created ${name}`)
       for (const name of summary.updated) context.out(`updated ${name}`)
+      if (
+        [...summary.created, ...summary.updated].some((n) =>
+          n.startsWith('score '),
+        )
+      ) {
+        const changes = await refreshSavedScores(
+          await context.openStore(),
+          'definition',
+        )
+        context.err(
+          `scores recomputed: ${changes} change(s) of level or quadrant recorded`,
+        )
+      }
     })
 }

@@ -7,9 +7,11 @@ import { readImportMapping } from '../connectors/csv/import-mapping.js'
 import { importRecords } from '../connectors/csv/import-records.js'
 import { recordKindNames } from '../connectors/csv/record-kinds.js'
 import { importEvents } from '../ingest/import-events.js'
+import { refreshSavedScores } from '../scores/refresh-scores.js'
 import { CliUserError } from './cli-error.js'
 
 import type { Command } from 'commander'
+import type { Store } from '../store/store.js'
 import type { CliContext } from './main.js'
 
 const shownIssues = 50
@@ -95,4 +97,12 @@ export function registerImportCommands(program: Command, context: CliContext) {
         }
       })
   }
+}
+
+async function refreshScoresAfterImport(store: Store, context: CliContext) {
+  const changes = await refreshSavedScores(store, 'import')
+  if (changes > 0)
+    context.err(
+      `scores recomputed: ${changes} change(s) of level or quadrant recorded`,
+    )
 }

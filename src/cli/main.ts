@@ -11,6 +11,7 @@ import { registerApplyCommand } from './apply-command.js'
 import { registerImportCommands } from './import-command.js'
 import { registerListCommands } from './list-command.js'
 import { registerPeopleCommand } from './people-command.js'
+import { registerScoreCommands } from './score-command.js'
 import { registerServeCommand } from './serve-command.js'
 import { registerSettingsCommand } from './settings-command.js'
 import { registerSourcesCommand } from './sources-command.js'
@@ -69,6 +70,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerSettingsCommand(program, context)
   registerApplyCommand(program, context)
   registerPeopleCommand(program, context)
+  registerScoreCommands(program, context)
 
   try {
     await program.parseAsync([...argv])

@@ -302,11 +302,14 @@ function compileRelated(
   if (relation !== 'users') context.joins.add('account_company')
 
   const from = {
+    // Records created after asOf did not exist yet (no future data).
     'crm.deals': `FROM crm_deals d WHERE (d.account_id = a.account_id
-      OR (cc.company_id IS NOT NULL AND d.company_id = cc.company_id))`,
+      OR (cc.company_id IS NOT NULL AND d.company_id = cc.company_id))
+      AND (d.created_at IS NULL OR d.created_at <= ${context.asOf})`,
     'crm.contacts': 'FROM crm_contacts rc WHERE rc.company_id = cc.company_id',
     users: `FROM memberships rm JOIN users ru ON ru.user_id = rm.user_id
-      WHERE rm.account_id = a.account_id`,
+      WHERE rm.account_id = a.account_id
+      AND (rm.started_at IS NULL OR rm.started_at <= ${context.asOf})`,
   }[relation]
   const where =
     condition.where === undefined

@@ -66,26 +66,8 @@ export function compileList(
   if (context.issues.length > 0)
     throw new ListError(definition.name, context.issues)
 
-  const entity =
-    definition.of === 'users'
-      ? {
-          table: 'users u',
-          id: 'u.user_id',
-          seen: 'u.first_seen_at',
-          created: 'u.created_at',
-        }
-      : {
-          table: 'accounts a',
-          id: 'a.account_id',
-          seen: 'a.first_seen_at',
-          created: 'a.created_at',
-        }
-  const joins = compileJoins(definition.of, context.joins, context.asOf)
-  for (const metric of context.metrics.values()) {
-    joins.push(
-      `LEFT JOIN (${metric.sql}) ${metric.alias} ON ${metric.alias}.entity_id = ${entity.id}`,
-    )
-  }
+  const entity = entitySource(definition.of)
+  const joins = compileEntityJoins(context, entity.id)
 
   const limit = options.limit ?? definition.limit
   const sql = [

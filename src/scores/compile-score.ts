@@ -38,6 +38,8 @@ export interface CompiledCriterion {
   index: number
   label: string
   points: number
+  /** A signal criterion (points per unit of a metric), not a condition. */
+  isSignal: boolean
   /** Result columns: its points, whether it matched, the value it saw. */
   pointsColumn: string
   matchedColumn: string
@@ -117,6 +119,7 @@ export function compileScore(
         index,
         label: criterion.label ?? describeCriterion(criterion),
         points: criterion.points,
+        isSignal: criterion.signal !== undefined,
         pointsColumn: name,
         matchedColumn: `${name}_matched`,
         valueColumn: `${name}_value`,
