@@ -77,15 +77,17 @@ export async function applyDefinitions(
   const lists = namedItems(doc.lists, 'lists', issues)
   const scores = namedItems(doc.scores, 'scores', issues)
 
-  const namedMetrics: Record<string, MetricSpec> = {}
+  const metricsByName = new Map<string, MetricSpec>()
   for (const saved of await listDefinitions(store, 'metric')) {
-    namedMetrics[saved.name] = saved.definition as MetricSpec
+    metricsByName.set(saved.name, saved.definition as MetricSpec)
   }
   for (const { name, item, path } of metrics) {
     const { name: _name, ...spec } = item
     validateMetricSpec(spec, path, issues)
-    namedMetrics[name] = spec as MetricSpec
+    metricsByName.set(name, spec as MetricSpec)
   }
+  // fromEntries makes own properties, even of a name like __proto__.
+  const namedMetrics = Object.fromEntries(metricsByName)
 
   const validScores: ScoreDefinition[] = []
   const savedScores = await readSavedScores(store)
@@ -103,7 +105,12 @@ export async function applyDefinitions(
     try {
       compileScore(definition, scoreOptions)
       validScores.push(definition)
-      savedScores[definition.name] = definition
+      Object.defineProperty(savedScores, definition.name, {
+        value: definition,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
     } catch (error) {
       if (!(error instanceof ListError)) throw error
       issues.push(

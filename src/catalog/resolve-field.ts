@@ -4,6 +4,7 @@
  * becomes a SQL expression of a known type and the joins it needs. Property
  * names reach SQL only as bound JSON pointers, never as text.
  */
+import { ownProperty } from './own-property.js'
 import type { PropertyScope, PropertyTypeMap } from './property-catalog.js'
 import type { PropertyType } from './property-type.js'
 
@@ -214,7 +215,7 @@ export function resolveField(
       )
     }
     if (object === 'owner') {
-      const column = ownerColumns[key]
+      const column = ownProperty(ownerColumns, key)
       const joins: JoinName[] =
         context.of === 'users'
           ? ['user_contact', 'user_account', 'account_company', 'owner']
@@ -271,7 +272,7 @@ function resolveIn(
   joins: JoinName[],
   context: FieldContext,
 ): FieldResolution {
-  const column = columns[key]
+  const column = ownProperty(columns, key)
   if (column !== undefined) return { ok: true, field: { ...column, joins } }
 
   const known = context.types.get(scope)

@@ -3,6 +3,7 @@
  * surrogates become U+FFFD in strings and keys; accents and emoji stay as
  * they are.
  */
+import { emptyRecord } from '../catalog/own-property.js'
 export function sanitizeText<T>(value: T): T {
   return sanitizeValue(value) as T
 }
@@ -12,7 +13,7 @@ function sanitizeValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sanitizeValue)
 
   if (value !== null && typeof value === 'object') {
-    const clean: Record<string, unknown> = {}
+    const clean: Record<string, unknown> = emptyRecord()
     for (const [key, inner] of Object.entries(value)) {
       clean[sanitizeString(key)] = sanitizeValue(inner)
     }

@@ -3,6 +3,7 @@
  * messageId, identity links, people, accounts, memberships, property types
  * and the events themselves (bulk-appended).
  */
+import { emptyRecord } from '../catalog/own-property.js'
 import {
   coercePropertyValue,
   inferPropertyType,
@@ -293,7 +294,7 @@ async function upsertPeople(
       createdAt: null,
       firstSeen: message.timestamp,
       lastSeen: message.timestamp,
-      traits: {},
+      traits: emptyRecord(),
     }
     if (message.timestamp < person.firstSeen)
       person.firstSeen = message.timestamp
@@ -387,7 +388,7 @@ async function upsertAccounts(
       name: null,
       domain: null,
       firstSeen: message.timestamp,
-      traits: {},
+      traits: emptyRecord(),
     }
     if (message.timestamp < account.firstSeen) {
       account.firstSeen = message.timestamp
@@ -553,7 +554,12 @@ async function matchEmailDomains(
     if (accountId === undefined) {
       accountId = domain
       accountOfDomain.set(domain, accountId)
-      accounts.set(accountId, { name: null, domain, firstSeen: at, traits: {} })
+      accounts.set(accountId, {
+        name: null,
+        domain,
+        firstSeen: at,
+        traits: emptyRecord(),
+      })
     }
     addMembership(personId, accountId, at, 'email_domain')
   }

@@ -3,6 +3,7 @@
  * and conditions over related collections. Problems are collected as issues
  * (with their path) and compile to TRUE, so one pass reports them all.
  */
+import { ownProperty } from '../catalog/own-property.js'
 import {
   relationNames,
   resolveEventProperty,
@@ -219,7 +220,8 @@ export function compileMetricValue(
   let spec: MetricSpec | undefined
   if (typeof ref === 'string') {
     spec =
-      context.definition.metrics?.[ref] ?? context.options.namedMetrics?.[ref]
+      ownProperty(context.definition.metrics, ref) ??
+      ownProperty(context.options.namedMetrics, ref)
     if (spec === undefined) {
       const known = Object.keys({
         ...context.options.namedMetrics,

@@ -542,6 +542,22 @@ describe('validation', () => {
     ])
   })
 
+  it('treats names of JavaScript built-ins as unknown fields', async () => {
+    expect(
+      await issuesOf({
+        where: {
+          all: [
+            { field: 'account.toString', op: 'exists' },
+            { field: 'crm.owner.constructor', op: 'exists' },
+          ],
+        },
+      }),
+    ).toEqual([
+      ['LIST_FIELD_UNKNOWN', 'where.all[0].field'],
+      ['LIST_FIELD_UNKNOWN', 'where.all[1].field'],
+    ])
+  })
+
   it('needs a signed-in person for $me', async () => {
     expect(
       await issuesOf({

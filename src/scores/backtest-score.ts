@@ -101,12 +101,24 @@ export async function backtestScore(
   options: { asOf: Date; horizon: string },
 ): Promise<BacktestResult> {
   const horizonMs = parseDuration(options.horizon)
-  if (horizonMs === undefined)
-    throw new Error(`horizon ${options.horizon} is not a duration such as 90d`)
-  if (outcome.of !== score.of)
-    throw new Error(
-      `outcome ${outcome.name} is about ${outcome.of}, score ${score.name} about ${score.of}`,
-    )
+  if (horizonMs === undefined) {
+    throw new ListError('horizon', [
+      {
+        code: 'LIST_DURATION_INVALID',
+        path: 'horizon',
+        message: `${options.horizon} is not a duration such as 90d`,
+      },
+    ])
+  }
+  if (outcome.of !== score.of) {
+    throw new ListError(outcome.name, [
+      {
+        code: 'LIST_FIELD_NOT_APPLICABLE',
+        path: 'of',
+        message: `outcome ${outcome.name} is about ${outcome.of}, score ${score.name} about ${score.of}`,
+      },
+    ])
+  }
 
   const rows = await runScore(store, score, { asOf: options.asOf })
   const converted = await evaluateOutcome(

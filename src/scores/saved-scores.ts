@@ -1,6 +1,7 @@
 /**
  * Saved scores: read from the definitions table, by name.
  */
+import { ownProperty } from '../catalog/own-property.js'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 
@@ -86,7 +87,7 @@ export async function loadScore(
 export async function loadOutcome(
   nameOrPath: string,
 ): Promise<OutcomeDefinition> {
-  const builtIn = builtInOutcomes[nameOrPath]
+  const builtIn = ownProperty(builtInOutcomes, nameOrPath)
   if (builtIn !== undefined) return builtIn
   if (!existsSync(nameOrPath)) {
     throw new ListError(nameOrPath, [

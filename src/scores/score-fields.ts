@@ -4,6 +4,7 @@
  * once per score. On a list of users an account score is the user's
  * account's.
  */
+import { ownProperty } from '../catalog/own-property.js'
 import { compileScore } from './compile-score.js'
 
 import type {
@@ -26,7 +27,7 @@ export function scoreFieldResolver(
   scores: Readonly<Record<string, ScoreDefinition>>,
 ): ScoreFieldResolver {
   return function resolveScoreField(context, scoreName, field, path) {
-    const score = scores[scoreName]
+    const score = ownProperty(scores, scoreName)
     if (score === undefined) {
       const known = Object.keys(scores)
       context.issues.push({
@@ -38,7 +39,7 @@ export function scoreFieldResolver(
       })
       return undefined
     }
-    const type = fieldTypes[field as keyof typeof fieldTypes]
+    const type = ownProperty<'number' | 'string'>(fieldTypes, field)
     if (type === undefined) {
       context.issues.push({
         code: 'LIST_FIELD_UNKNOWN',

@@ -41,13 +41,25 @@ export async function suggestScore(
   options: { asOf: Date; horizon: string; trainAsOf?: Date; lambda?: number },
 ): Promise<Suggestion> {
   if (!Array.isArray(score.fit ?? []) || !Array.isArray(score.usage ?? [])) {
-    throw new Error(
-      'suggest learns points for criteria; an axis of levels has none',
-    )
+    throw new ListError(score.name, [
+      {
+        code: 'LIST_DEFINITION_INVALID',
+        path: 'fit',
+        message:
+          'suggest learns points for criteria; an axis of levels has none',
+      },
+    ])
   }
   const horizonMs = parseDuration(options.horizon)
-  if (horizonMs === undefined)
-    throw new Error(`horizon ${options.horizon} is not a duration such as 90d`)
+  if (horizonMs === undefined) {
+    throw new ListError('horizon', [
+      {
+        code: 'LIST_DURATION_INVALID',
+        path: 'horizon',
+        message: `${options.horizon} is not a duration such as 90d`,
+      },
+    ])
+  }
   const trainAsOf = options.trainAsOf ?? options.asOf
 
   const compiled = compileScore(

@@ -11,7 +11,10 @@ export type ImportErrorCode =
   | 'IMPORT_COLUMN_MISSING'
 
 export type ImportIssueCode =
-  'IMPORT_ID_MISSING' | 'IMPORT_VALUE_INVALID' | 'IMPORT_TIMESTAMP_ZONELESS'
+  | 'IMPORT_ID_MISSING'
+  | 'IMPORT_VALUE_INVALID'
+  | 'IMPORT_TIMESTAMP_ZONELESS'
+  | 'IMPORT_ROW_MALFORMED'
 
 export interface ImportIssue {
   file: string

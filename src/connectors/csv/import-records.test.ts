@@ -100,10 +100,10 @@ describe('importRecords', () => {
     ).toEqual([{ email: 'ann@acme.example', is_anonymous: false }])
   })
 
-  it('rejects a row without an id or with a bad typed value, naming its line, and stores the rest', async () => {
+  it('rejects a row without an id, with a bad typed value or with too few fields, naming its line, and stores the rest', async () => {
     const path = await file(
       'deals.csv',
-      'deal,stage,amount\nD1,Won,100\n,Lost,5\nD3,Won,lots\nD4,Lost,7\n',
+      'deal,stage,amount\nD1,Won,100\n,Lost,5\nD3,Won,lots\nD4,Lost,7\nD5,Won\n',
     )
     const mapping = parseImportMapping({ id: 'deal' }, 'map')
     const summary = await importRecords(temp.store, 'deals', path, mapping)
@@ -112,6 +112,7 @@ describe('importRecords', () => {
     expect(summary.rejected.map((i) => [i.line, i.code, i.column])).toEqual([
       [3, 'IMPORT_ID_MISSING', 'deal'],
       [4, 'IMPORT_VALUE_INVALID', 'amount'],
+      [6, 'IMPORT_ROW_MALFORMED', ''],
     ])
     expect(
       await temp.store.query(
@@ -121,6 +122,25 @@ describe('importRecords', () => {
       { deal_id: 'D1', amount: 100 },
       { deal_id: 'D4', amount: 7 },
     ])
+  })
+
+  it('keeps columns named like JavaScript built-ins as plain traits', async () => {
+    const path = await file(
+      'accounts.csv',
+      'id,constructor,toString,__proto__\nA1,x,y,z\n',
+    )
+    await importRecords(
+      temp.store,
+      'accounts',
+      path,
+      parseImportMapping({ id: 'id' }, 'map'),
+    )
+    const rows = await temp.store.query('SELECT traits FROM accounts')
+    expect(JSON.parse(String(rows[0]?.traits))).toEqual({
+      constructor: 'x',
+      toString: 'y',
+      ['__proto__']: 'z',
+    })
   })
 
   it('refuses zoneless timestamps without a zone in the mapping, storing nothing', async () => {

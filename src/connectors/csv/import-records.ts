@@ -4,6 +4,7 @@
  * transaction. A bad row is reported with its line and stored nowhere; the
  * other rows are stored.
  */
+import { emptyRecord, ownProperty } from '../../catalog/own-property.js'
 import { recordPropertyTypes } from '../../catalog/property-catalog.js'
 import { registrableDomain } from '../../ingest/email-domain.js'
 import { quoteIdentifier } from '../../store/store.js'
@@ -119,11 +120,11 @@ function planColumns(
   for (const source of sourceColumns) {
     if (source === mapping.id) continue
 
-    const field = mapping.columns[source] ?? source
-    const coreType = kind.fields[field]
+    const field = ownProperty(mapping.columns, source) ?? source
+    const coreType = ownProperty(kind.fields, field)
     const type =
-      mapping.types[source] ??
-      mapping.types[field] ??
+      ownProperty(mapping.types, source) ??
+      ownProperty(mapping.types, field) ??
       coreType ??
       inferColumnType(records.map((r) => r.values[source]))
 
@@ -163,6 +164,17 @@ function prepareRow(
   file: string,
   rejected: ImportIssue[],
 ): PreparedRow | undefined {
+  if (record.malformed !== undefined) {
+    rejected.push({
+      file,
+      line: record.line,
+      column: '',
+      code: 'IMPORT_ROW_MALFORMED',
+      message: record.malformed,
+    })
+    return undefined
+  }
+
   const idValue = record.values[mapping.id]
   if (isEmptyValue(idValue) || typeof idValue === 'object') {
     rejected.push({
@@ -175,7 +187,11 @@ function prepareRow(
     return undefined
   }
 
-  const row: PreparedRow = { id: String(idValue).trim(), core: {}, bag: {} }
+  const row: PreparedRow = {
+    id: String(idValue).trim(),
+    core: emptyRecord(),
+    bag: emptyRecord(),
+  }
   let isValid = true
   for (const column of plan) {
     const raw = record.values[column.source]
@@ -231,12 +247,14 @@ async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
     updated_at: 'TIMESTAMPTZ',
   }
   for (const field of coreFields)
-    types[field] = sqlType(kind.fields[field] ?? 'string')
+    types[field] = sqlType(ownProperty(kind.fields, field) ?? 'string')
 
   const staged = `staged_${kind.table}`
   await store.stage(
     staged,
-    Object.fromEntries(columns.map((c) => [c, types[c] ?? 'VARCHAR'])),
+    Object.fromEntries(
+      columns.map((c) => [c, ownProperty(types, c) ?? 'VARCHAR']),
+    ),
     rows.map((row): AppendValue[] => [
       row.id,
       ...coreFields.map((field) => row.core[field] ?? null),

@@ -6,12 +6,15 @@ import { readFile } from 'node:fs/promises'
 
 import { parse as parseCsv } from 'csv-parse'
 
+import { emptyRecord } from '../../catalog/own-property.js'
 import { openTextStream } from '../../ingest/read-lines.js'
 import { ImportError } from './import-error.js'
 
 export interface SourceRecord {
   line: number
   values: Record<string, unknown>
+  /** Why the row cannot be read (e.g. a wrong number of fields). */
+  malformed?: string
 }
 
 /** Reads every record of a .csv or .json file (gzip understood). */
@@ -29,22 +32,42 @@ export async function readRecords(path: string): Promise<SourceRecord[]> {
 
 async function readCsvRecords(path: string): Promise<SourceRecord[]> {
   const records: SourceRecord[] = []
+  let header: string[] | undefined
   try {
+    // Rows as arrays: the header is mapped here, onto records without a
+    // prototype, so a column named __proto__ is data like any other.
     const parser = (await openTextStream(path)).pipe(
       parseCsv({
-        columns: true,
         bom: true,
         info: true,
         skip_empty_lines: true,
+        relax_column_count: true,
       }),
     )
     for await (const { record, info } of parser as AsyncIterable<{
-      record: Record<string, string>
+      record: string[]
       info: { lines: number }
     }>) {
-      records.push({ line: info.lines, values: record })
+      if (header === undefined) {
+        header = record
+        continue
+      }
+      if (record.length !== header.length) {
+        records.push({
+          line: info.lines,
+          values: emptyRecord(),
+          malformed: `${record.length} fields where the header has ${header.length}`,
+        })
+        continue
+      }
+      const values = emptyRecord()
+      header.forEach((column, index) => {
+        values[column] = record[index]
+      })
+      records.push({ line: info.lines, values })
     }
   } catch (error) {
+    if (error instanceof ImportError) throw error
     throw new ImportError(
       'IMPORT_FILE_UNREADABLE',
       path,
