@@ -652,3 +652,57 @@ describe('compiled SQL', () => {
     expect(compiled.columns).toEqual(['account.id', 'account.name'])
   })
 })
+
+describe('attribution (DESIGN.md section 4)', () => {
+  it("counts a user's events before and after their group call for the account", async () => {
+    const store = await openTempStore()
+    try {
+      const raw = [
+        {
+          type: 'track',
+          event: 'Clicked',
+          userId: 'u_1',
+          timestamp: '2030-01-01T00:00:00Z',
+        },
+        {
+          type: 'group',
+          userId: 'u_1',
+          groupId: 'acct_77',
+          timestamp: '2030-01-02T00:00:00Z',
+        },
+        {
+          type: 'track',
+          event: 'Clicked',
+          userId: 'u_1',
+          timestamp: '2030-01-03T00:00:00Z',
+        },
+      ]
+      const messages = raw.map((message, index) => {
+        const result = normalizeMessage(
+          { ...message, messageId: `c5-${index}` },
+          { sourceId: 'test', receivedAt: new Date('2030-02-01T00:00:00Z') },
+        )
+        if (!result.ok) throw new Error('fixture')
+        return result.message
+      })
+      await writeMessages(store.store, messages)
+      const definition = parseListDefinition(
+        {
+          name: 't',
+          of: 'accounts',
+          columns: [
+            'account.id',
+            { metric: { count: 'Clicked' }, as: 'clicks' },
+          ],
+        },
+        't',
+      )
+
+      expect((await runList(store.store, definition, { asOf })).rows).toEqual([
+        { 'account.id': 'acct_77', clicks: 2 },
+      ])
+    } finally {
+      await store.dispose()
+    }
+  })
+})

@@ -160,7 +160,8 @@ export function summarizeBacktest(
         entities: members.length,
         converted: hits,
         rate: groupRate,
-        lift: rate === 0 ? null : groupRate / rate,
+        // An empty group has no rate to compare.
+        lift: rate === 0 || members.length === 0 ? null : groupRate / rate,
       }
     })
 

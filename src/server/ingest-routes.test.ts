@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib'
+import { deflateSync, gzipSync } from 'node:zlib'
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
@@ -201,5 +201,46 @@ describe('ingestion routes', () => {
     expect(revoked.json().code).toBe('INGEST_WRITE_KEY_INVALID')
     expect(revoked.body).not.toContain(writeKey)
     expect(await count('SELECT count(*) AS n FROM events')).toBe(0)
+  })
+
+  it('accepts a deflate body and refuses an encoding it does not know, storing nothing', async () => {
+    const body = JSON.stringify({
+      batch: [{ type: 'track', event: 'E', userId: 'u1', messageId: 'd1' }],
+    })
+    const deflated = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: {
+        ...auth,
+        'content-type': 'application/json',
+        'content-encoding': 'deflate',
+      },
+      payload: deflateSync(body),
+    })
+    const brotli = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: {
+        ...auth,
+        'content-type': 'application/json',
+        'content-encoding': 'br',
+      },
+      payload: body,
+    })
+    expect(deflated.statusCode).toBe(200)
+    expect(brotli.statusCode).toBe(415)
+    expect(brotli.json().code).toBe('INGEST_ENCODING_UNSUPPORTED')
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(1)
+  })
+
+  it('answers 400 naming the field when a batch body has no batch array', async () => {
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: auth,
+      payload: { messages: [] },
+    })
+    expect(response.statusCode).toBe(400)
+    expect(response.json().code).toBe('INGEST_FIELD_INVALID')
   })
 })

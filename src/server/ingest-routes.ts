@@ -100,6 +100,18 @@ async function ingest(
   })
 
   const summary = await options.queue.submit(accepted)
+  for (const warning of summary.warnings) {
+    // An alias refused or a value kept raw: stored, but worth a look.
+    request.log.warn(
+      {
+        sourceId,
+        messageId: warning.messageId,
+        code: warning.code,
+        path: warning.path,
+      },
+      warning.message,
+    )
+  }
   request.log.info(
     {
       sourceId,
