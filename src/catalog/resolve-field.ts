@@ -280,8 +280,10 @@ function resolveIn(
   if (type === undefined) {
     const prefix = name.slice(0, name.length - key.length)
     const names = [
-      ...Object.keys(columns),
-      ...[...(known?.keys() ?? [])].sort(),
+      ...new Set([
+        ...Object.keys(columns),
+        ...[...(known?.keys() ?? [])].sort(),
+      ]),
     ].slice(0, 40)
     return unknown(
       `unknown field ${JSON.stringify(name)}; known: ` +

@@ -136,7 +136,15 @@ export function compileScore(
     }
   }
 
-  if (context.issues.length > 0) throw new ListError(score.name, context.issues)
+  if (context.issues.length > 0) {
+    // A criterion's field is resolved twice (condition and value): report once.
+    const seen = new Set<string>()
+    const issues = context.issues.filter((issue) => {
+      const key = `${issue.code} ${issue.path}`
+      return seen.has(key) ? false : (seen.add(key), true)
+    })
+    throw new ListError(score.name, issues)
+  }
 
   const entity = entitySource(score.of)
   const joins = compileEntityJoins(context, entity.id)

@@ -7,11 +7,17 @@ import { readStats } from '../store/read-stats.js'
 import { registerApiAuth } from './api-auth.js'
 import { registerListRoutes, sendListError } from './list-routes.js'
 import { openApiDocument } from './openapi.js'
+import { registerScoreRoutes } from './score-routes.js'
 
 import type { FastifyInstance } from 'fastify'
+import type { ScoreRefresher } from '../scores/refresh-scores.js'
 import type { Store } from '../store/store.js'
 
-export function registerApiRoutes(app: FastifyInstance, store: Store) {
+export function registerApiRoutes(
+  app: FastifyInstance,
+  store: Store,
+  refresher: ScoreRefresher,
+) {
   registerApiAuth(app, store)
 
   app.setErrorHandler(function handleError(error, request, reply) {
@@ -33,4 +39,5 @@ export function registerApiRoutes(app: FastifyInstance, store: Store) {
   })
 
   registerListRoutes(app, store)
+  registerScoreRoutes(app, store, refresher)
 }

@@ -56,7 +56,7 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
     queue,
     authenticate: authenticateWriteKey(store),
   })
-  registerApiRoutes(app, store)
+  registerApiRoutes(app, store, scores)
   app.addHook('onClose', async function drainQueue() {
     await queue.drain()
     scores.stop()

@@ -18,6 +18,7 @@ import { forgetListMembership } from '../lists/list-membership.js'
 import { parseListDefinition } from '../lists/read-list-definition.js'
 import { compileListForStore, runList } from '../lists/run-list.js'
 import { runAndRecord } from '../lists/saved-lists.js'
+import { readInstant, readJson } from './read-request.js'
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ListDefinition } from '../lists/list-definition.js'
@@ -234,36 +235,6 @@ function notFound(reply: FastifyReply, name: string) {
   return reply
     .code(404)
     .send({ code: 'LIST_NOT_FOUND', message: `no saved list named ${name}` })
-}
-
-function readJson(request: FastifyRequest): unknown {
-  const raw = request.body as Buffer | undefined
-  try {
-    return JSON.parse((raw ?? Buffer.from('null')).toString('utf8'))
-  } catch {
-    throw new ListError('request', [
-      {
-        code: 'LIST_DEFINITION_INVALID',
-        path: '',
-        message: 'the body is not valid JSON',
-      },
-    ])
-  }
-}
-
-function readInstant(text: string | undefined): Date {
-  if (text === undefined) return new Date()
-  const date = new Date(text)
-  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text) || Number.isNaN(date.getTime())) {
-    throw new ListError('request', [
-      {
-        code: 'LIST_VALUE_INVALID',
-        path: 'asOf',
-        message: 'asOf is an ISO 8601 instant with a zone',
-      },
-    ])
-  }
-  return date
 }
 
 function readCursor(text: string): Cursor {

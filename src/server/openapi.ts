@@ -127,6 +127,79 @@ export const openApiDocument = {
         responses: ok('{ columns, rows, total, nextCursor }'),
       },
     },
+    '/api/scores': {
+      get: {
+        summary: 'Saved scores',
+        security: bearer,
+        responses: ok('{ scores }'),
+      },
+    },
+    '/api/scores/{name}': {
+      get: {
+        summary: 'A saved score',
+        security: bearer,
+        parameters: [listName],
+        responses: ok('{ name, definition }'),
+      },
+      put: {
+        summary: 'Create or update a score (recomputed soon after)',
+        security: bearer,
+        parameters: [listName],
+        responses: {
+          200: { description: 'updated' },
+          201: { description: 'created' },
+          400: { description: 'invalid, with issues' },
+        },
+      },
+      delete: {
+        summary: 'Delete a score',
+        security: bearer,
+        parameters: [listName],
+        responses: { 204: { description: 'deleted' } },
+      },
+    },
+    '/api/scores/{name}/rows': {
+      get: {
+        summary:
+          "Every entity's fit, usage, total, levels and quadrant at asOf",
+        security: bearer,
+        parameters: [listName, asOf],
+        responses: ok('{ asOf, rows }'),
+      },
+    },
+    '/api/scores/{name}/explain/{entity}': {
+      get: {
+        summary: "One entity's criteria, points and the values they saw",
+        security: bearer,
+        parameters: [
+          listName,
+          {
+            name: 'entity',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+          },
+          asOf,
+        ],
+        responses: ok('explanation'),
+      },
+    },
+    '/api/scores/{name}/changes': {
+      get: {
+        summary: 'Changes of level or quadrant, with time and cause',
+        security: bearer,
+        parameters: [listName],
+        responses: ok('{ changes }'),
+      },
+    },
+    '/api/scores/{name}/backtest': {
+      post: {
+        summary: 'Backtest against an outcome: { outcome, asOf, horizon }',
+        security: bearer,
+        parameters: [listName],
+        responses: ok('AUC, rate and lift per quadrant and level'),
+      },
+    },
     '/api/lists/{name}/export.csv': {
       get: {
         summary: 'Every row as CSV, streamed',

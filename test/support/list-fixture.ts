@@ -141,7 +141,7 @@ export async function loadListFixture(store: Store): Promise<void> {
   const receivedAt = new Date('2030-01-01T00:00:00Z')
   const normalized = messages.map((raw, index) => {
     const result = normalizeMessage(
-      { ...raw, messageId: `fx${index}`, timestamp: '2029-12-01T00:00:00Z' },
+      { ...raw, messageId: `fx${index}`, timestamp: '2024-12-01T00:00:00Z' },
       { sourceId: 'fixture', receivedAt },
     )
     if (!result.ok) throw new Error(JSON.stringify(result.issues))
