@@ -23,13 +23,13 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 
 import { applyDefinitions } from '../src/catalog/apply-definitions.js'
 import { resolveWindow } from '../src/lists/time-window.js'
 import { parseListDefinition } from '../src/lists/read-list-definition.js'
-import { runList } from '../src/lists/run-list.js'
+import { compileListForStore, runList } from '../src/lists/run-list.js'
 import { runScore } from '../src/scores/run-score.js'
 import { readSavedScore } from '../src/scores/saved-scores.js'
 import { openStore } from '../src/store/open-store.js'
@@ -233,15 +233,17 @@ function generationSteps(options: Options): { table: string; sql: string }[] {
   const now = `TIMESTAMPTZ '${asOf.toISOString()}'`
   const chunk = 5_000_000
   const steps: { table: string; sql: string }[] = [
+    // hash(i, salt) alone is correlated across salts (DuckDB combines the
+    // two hashes cheaply); hashing it again makes the draws independent.
     {
       table: 'macros',
       sql: `CREATE OR REPLACE TEMP MACRO bench_u(i, salt) AS
-        hash(i, salt)::DOUBLE / 18446744073709551616.0`,
+        hash(hash(i, salt))::DOUBLE / 18446744073709551616.0`,
     },
     {
       table: 'macros',
       sql: `CREATE OR REPLACE TEMP MACRO bench_pick(i, salt, n) AS
-        1 + (hash(i, salt) % n)::BIGINT`,
+        1 + (hash(hash(i, salt)) % n)::BIGINT`,
     },
     {
       table: 'macros',
@@ -289,8 +291,8 @@ function generationSteps(options: Options): { table: string; sql: string }[] {
           CASE WHEN grouped THEN 'acct_' || bench_account(p) END,
           to_timestamp(t), NULL, NULL,
           to_timestamp(t + bench_u(e, 'received') * 2),
-          json_object('duration_ms', (hash(e, 'duration') % 5000)::INTEGER,
-            'feature', 'f' || (hash(e, 'feature') % 13)),
+          json_object('duration_ms', bench_pick(e, 'duration', 5000)::INTEGER,
+            'feature', 'f' || bench_pick(e, 'feature', 13)),
           CASE WHEN grouped
             THEN json_object('groupId', 'acct_' || bench_account(p))
             ELSE '{}'::JSON END
@@ -714,6 +716,7 @@ function summarizeResult(result: ListResult) {
 // Main ----------------------------------------------------------------------
 
 const options = readOptions(process.argv.slice(2))
+const loadAtStart = loadavg()
 const directory = await mkdtemp(join(tmpdir(), 'leadlens-bench-lists-'))
 const path = join(directory, 'bench.duckdb')
 const errors: string[] = []
@@ -733,7 +736,6 @@ const generation = await withMemory(async () => {
 })
 
 const store = await openStore(path)
-const rowCounts = await countRows(store)
 const fileMiB = Math.round(mib((await stat(path)).size))
 const data = await describeData(store)
 const [duckdb] = await store.query<{ version: string }>(
@@ -741,7 +743,7 @@ const [duckdb] = await store.query<{ version: string }>(
 )
 
 console.error(
-  `generated in ${generation.value.seconds.toFixed(1)} s, ${fileMiB} MiB: ${JSON.stringify(rowCounts)}`,
+  `generated in ${generation.value.seconds.toFixed(1)} s, ${fileMiB} MiB: ${JSON.stringify(data)}`,
 )
 
 const applied = await applyDefinitions(store, scoreDocument, 'bench').catch(
@@ -751,6 +753,7 @@ const applied = await applyDefinitions(store, scoreDocument, 'bench').catch(
   },
 )
 const savedScore = await readSavedScore(store, scoreName).catch(() => undefined)
+const rowCounts = await countRows(store)
 
 const listResults = []
 for (const item of standardLists) {
@@ -758,6 +761,10 @@ for (const item of standardLists) {
   try {
     const definition = parseListDefinition(item.definition, item.key)
     const floor = floorQuery(store, item.floor.within, item.floor.by)
+    const compiled = await compileListForStore(store, definition, {
+      asOf,
+      ...(item.me === undefined ? {} : { me: item.me }),
+    })
     const runOptions = {
       asOf,
       ...(item.me === undefined ? {} : { me: item.me }),
@@ -779,6 +786,7 @@ for (const item of standardLists) {
       key: item.key,
       title: item.title,
       definition: item.definition,
+      sql: compiled.sql,
       ...(item.me === undefined ? {} : { me: item.me }),
       ...timing,
       floor: {
@@ -859,6 +867,8 @@ const result = {
     duckdb: duckdb?.version ?? null,
     cpus: cpus().length,
     totalMemoryGiB: Math.round(totalmem() / 1024 ** 3),
+    /** 1, 5 and 15 minute load averages: other work on the machine skews figures. */
+    loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   },
   generation: {
     seconds: generation.value.seconds,
@@ -896,6 +906,12 @@ console.log(
 )
 console.log(
   `  generated in ${generation.value.seconds.toFixed(1)} s (${fileMiB} MiB file, peak RSS ${generation.memory.peakRssMiB} MiB)`,
+)
+console.log(
+  `    by step: ${Object.entries(generation.value.secondsByStep)
+    .filter(([, seconds]) => seconds >= 0.05)
+    .map(([step, seconds]) => `${step} ${seconds.toFixed(1)} s`)
+    .join(', ')}`,
 )
 console.log(
   `  rows: ${Object.entries(rowCounts)

@@ -13,6 +13,7 @@ export type PropertyScope =
   | 'crm_contact'
   | 'crm_deal'
   | 'crm_owner'
+  | 'billing'
 
 /** scope -> property name -> type */
 export type PropertyTypeMap = Map<PropertyScope, Map<string, PropertyType>>

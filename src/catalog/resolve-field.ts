@@ -12,7 +12,7 @@ export type FieldType = Exclude<PropertyType, 'object' | 'array'> | 'json'
 
 /** Joins a field may need beyond the list's own entity table. */
 export type JoinName =
-  'user_account' | 'account_company' | 'user_contact' | 'owner'
+  'user_account' | 'account_company' | 'user_contact' | 'owner' | 'billing'
 
 export interface ResolvedField {
   sql: string
@@ -83,6 +83,18 @@ const ownerColumns: Record<string, Column> = {
   name: { sql: 'co.name', type: 'string' },
 }
 
+// The account's billing: its best subscription (active, then trialing,
+// then past due, then the latest) and the MRR of all its live ones.
+const billingColumns: Record<string, Column> = {
+  plan: { sql: 'bl.plan', type: 'string' },
+  status: { sql: 'bl.status', type: 'string' },
+  mrr: { sql: 'coalesce(bl.mrr, 0)', type: 'number' },
+  trial_end: { sql: 'bl.trial_end', type: 'timestamp' },
+  current_period_end: { sql: 'bl.current_period_end', type: 'timestamp' },
+  customer_id: { sql: 'bl.customer_id', type: 'string' },
+  currency: { sql: 'bl.currency', type: 'string' },
+}
+
 /** Columns of each related collection, for bare names inside `related:`. */
 export const relatedColumns = {
   'crm.deals': {
@@ -113,6 +125,34 @@ export const relatedColumns = {
       owner_id: { sql: 'rc.owner_id', type: 'string' },
     } as Record<string, Column>,
   },
+  'billing.subscriptions': {
+    alias: 'bsub',
+    bag: "'{}'",
+    scope: 'billing' as PropertyScope,
+    columns: {
+      id: { sql: 'bsub.subscription_id', type: 'string' },
+      status: { sql: 'bsub.status', type: 'string' },
+      plan: { sql: 'bsub.plan', type: 'string' },
+      mrr: { sql: 'bsub.mrr', type: 'number' },
+      quantity: { sql: 'bsub.quantity', type: 'number' },
+      trial_end: { sql: 'bsub.trial_end', type: 'timestamp' },
+      canceled_at: { sql: 'bsub.canceled_at', type: 'timestamp' },
+      created_at: { sql: 'bsub.created_at', type: 'timestamp' },
+    } as Record<string, Column>,
+  },
+  'billing.invoices': {
+    alias: 'binv',
+    bag: "'{}'",
+    scope: 'billing' as PropertyScope,
+    columns: {
+      id: { sql: 'binv.invoice_id', type: 'string' },
+      status: { sql: 'binv.status', type: 'string' },
+      amount_paid: { sql: 'binv.amount_paid', type: 'number' },
+      amount_due: { sql: 'binv.amount_due', type: 'number' },
+      paid_at: { sql: 'binv.paid_at', type: 'timestamp' },
+      created_at: { sql: 'binv.created_at', type: 'timestamp' },
+    } as Record<string, Column>,
+  },
   users: {
     alias: 'ru',
     bag: 'ru.traits',
@@ -137,7 +177,8 @@ export const relationNames = Object.keys(relatedColumns) as RelationName[]
 
 const namespaceHelp =
   'fields are user.*, account.*, crm.company.*, crm.contact.* (users), ' +
-  'crm.owner.{id,email,name}; related records (crm.deals, crm.contacts, ' +
+  'crm.owner.{id,email,name}, billing.*, score.<name>.*; related records ' +
+  '(crm.deals, crm.contacts, billing.subscriptions, billing.invoices, ' +
   'users) are filtered with { related: ..., where: ... }'
 
 /** Resolves a namespaced field for a list of users or accounts. */
@@ -227,10 +268,17 @@ export function resolveField(
     }
   }
 
-  if (namespace === 'billing' || namespace === 'score') {
+  if (namespace === 'billing' && parts.length === 2) {
+    const column = ownProperty(billingColumns, parts[1] ?? '')
+    const joins: JoinName[] =
+      context.of === 'users' ? ['user_account', 'billing'] : ['billing']
+    if (column !== undefined) return { ok: true, field: { ...column, joins } }
     return unknown(
-      `${namespace}.* fields are not available yet ` +
-        `(${namespace === 'billing' ? 'Stripe import' : 'scores'} come later)`,
+      `unknown field ${JSON.stringify(name)}; billing fields: ` +
+        Object.keys(billingColumns)
+          .map((n) => `billing.${n}`)
+          .join(', ') +
+        '; subscriptions and invoices: { related: billing.subscriptions | billing.invoices, where: ... }',
     )
   }
 

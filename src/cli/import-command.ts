@@ -6,6 +6,7 @@
 import { readImportMapping } from '../connectors/csv/import-mapping.js'
 import { importRecords } from '../connectors/csv/import-records.js'
 import { recordKindNames } from '../connectors/csv/record-kinds.js'
+import { importStripe } from '../connectors/stripe/import-stripe.js'
 import { importEvents } from '../ingest/import-events.js'
 import { refreshSavedScores } from '../scores/refresh-scores.js'
 import { CliUserError } from './cli-error.js'
@@ -59,6 +60,24 @@ export function registerImportCommands(program: Command, context: CliContext) {
           `${summary.rejected.length} message(s) rejected; the other ${summary.stored + summary.duplicates} were stored or already present`,
         )
       }
+    })
+
+  importCommand
+    .command('stripe')
+    .description(
+      'Stripe customers, prices, plans, subscriptions, invoices (objects or event envelopes, JSON)',
+    )
+    .argument('<files...>')
+    .action(async function runImportStripe(files: string[]) {
+      const store = await context.openStore()
+      const summary = await importStripe(store, files)
+      context.out(
+        `imported stripe from ${files.length} file(s): ${summary.customers} customers ` +
+          `(${summary.linkedToAccounts} linked to accounts), ${summary.prices} prices, ` +
+          `${summary.subscriptions} subscriptions, ${summary.invoices} invoices, ` +
+          `${summary.skipped} other objects skipped`,
+      )
+      await refreshScoresAfterImport(store, context)
     })
 
   for (const kind of recordKindNames) {

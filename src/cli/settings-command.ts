@@ -2,6 +2,7 @@
 import { isValidTimeZone } from '../ingest/parse-instant.js'
 import {
   readWorkspaceSettings,
+  settingKeys,
   writeWorkspaceSetting,
 } from '../store/workspace-settings.js'
 import { CliUserError } from './cli-error.js'
@@ -9,7 +10,7 @@ import { CliUserError } from './cli-error.js'
 import type { Command } from 'commander'
 import type { CliContext } from './main.js'
 
-const keys = ['timezone', 'match_accounts_by_email_domain'] as const
+const keys = settingKeys
 
 export function registerSettingsCommand(program: Command, context: CliContext) {
   program
@@ -46,6 +47,10 @@ export function registerSettingsCommand(program: Command, context: CliContext) {
       context.out(`timezone                        ${settings.timezone}`)
       context.out(
         `match_accounts_by_email_domain  ${settings.matchAccountsByEmailDomain}`,
+      )
+      // A secret is never printed, only whether it is set.
+      context.out(
+        `stripe_webhook_secret           ${settings.stripeWebhookSecret === undefined ? '(not set)' : '(set)'}`,
       )
     })
 }

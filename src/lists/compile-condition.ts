@@ -301,7 +301,9 @@ function compileRelated(
   }
 
   if (context.of === 'users') context.joins.add('user_account')
-  if (relation !== 'users') context.joins.add('account_company')
+  if (relation === 'crm.deals' || relation === 'crm.contacts') {
+    context.joins.add('account_company')
+  }
 
   const from = {
     // Records created after asOf did not exist yet (no future data).
@@ -309,6 +311,14 @@ function compileRelated(
       OR (cc.company_id IS NOT NULL AND d.company_id = cc.company_id))
       AND (d.created_at IS NULL OR d.created_at <= ${context.asOf})`,
     'crm.contacts': 'FROM crm_contacts rc WHERE rc.company_id = cc.company_id',
+    'billing.subscriptions': `FROM billing_subscriptions bsub
+      JOIN billing_customers bsc ON bsc.customer_id = bsub.customer_id
+      WHERE bsc.account_id = a.account_id
+      AND (bsub.created_at IS NULL OR bsub.created_at <= ${context.asOf})`,
+    'billing.invoices': `FROM billing_invoices binv
+      JOIN billing_customers bic ON bic.customer_id = binv.customer_id
+      WHERE bic.account_id = a.account_id
+      AND (binv.created_at IS NULL OR binv.created_at <= ${context.asOf})`,
     users: `FROM memberships rm JOIN users ru ON ru.user_id = rm.user_id
       WHERE rm.account_id = a.account_id
       AND (rm.started_at IS NULL OR rm.started_at <= ${context.asOf})`,

@@ -10,6 +10,7 @@ const joinOrder: JoinName[] = [
   'user_account',
   'account_company',
   'owner',
+  'billing',
 ]
 
 /** SQL for the needed joins, in dependency order. */
@@ -46,6 +47,24 @@ export function compileJoins(
             c.contact_id, c.email, c.company_id, c.owner_id, c.properties
           FROM crm_contacts c WHERE c.email IS NOT NULL
           ORDER BY lower(c.email), c.contact_id) ct ON ct.email_key = u.email`)
+        break
+      case 'billing':
+        // Subscriptions started after asOf did not exist yet; their state
+        // is Stripe's latest (billing keeps no history of status).
+        sql.push(`LEFT JOIN (SELECT DISTINCT ON (bc.account_id) bc.account_id,
+            bs.plan, bs.status, bs.trial_end, bs.current_period_end,
+            bs.customer_id, bs.currency,
+            sum(CASE WHEN bs.status IN ('active', 'trialing', 'past_due')
+              THEN bs.mrr ELSE 0 END) OVER (PARTITION BY bc.account_id) AS mrr
+          FROM billing_subscriptions bs
+          JOIN billing_customers bc ON bc.customer_id = bs.customer_id
+          WHERE bc.account_id IS NOT NULL
+            AND (bs.created_at IS NULL OR bs.created_at <= ${asOf})
+          ORDER BY bc.account_id,
+            CASE bs.status WHEN 'active' THEN 0 WHEN 'trialing' THEN 1
+              WHEN 'past_due' THEN 2 ELSE 3 END,
+            bs.created_at DESC NULLS LAST, bs.subscription_id) bl
+          ON bl.account_id = a.account_id`)
         break
       case 'owner':
         sql.push(

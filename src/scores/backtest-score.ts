@@ -61,7 +61,9 @@ export async function evaluateOutcome(
   }
 
   if (outcome.related !== undefined) {
-    const at = outcome.at ?? 'closed_or_created_at'
+    const at =
+      outcome.at ??
+      (outcome.related === 'crm.deals' ? 'closed_or_created_at' : 'created_at')
     const inHorizon: Condition[] = [
       { field: at, op: '>', value: asOf.toISOString() },
       { field: at, op: '<=', value: end.toISOString() },

@@ -5,7 +5,8 @@
  *   default `closed_or_created_at`) inside the horizon;
  * - an `event` (a track name, with an optional property `where`) in the horizon;
  * - `when`, a list condition false at asOf and true at the horizon's end.
- * `deal_won` is built in: a CRM deal at stage Won in the horizon.
+ * Built in: `deal_won` (a CRM deal at stage Won in the horizon) and
+ * `invoice_paid` (a paid Stripe invoice in the horizon).
  */
 import { validateCondition } from '../lists/list-definition.js'
 
@@ -15,7 +16,7 @@ import type { ListIssue } from '../lists/list-error.js'
 export interface OutcomeDefinition {
   name: string
   of: 'users' | 'accounts'
-  related?: 'crm.deals'
+  related?: 'crm.deals' | 'billing.subscriptions' | 'billing.invoices'
   event?: string
   where?: Condition
   at?: string
@@ -28,6 +29,14 @@ export const builtInOutcomes: Record<string, OutcomeDefinition> = {
     of: 'accounts',
     related: 'crm.deals',
     where: { field: 'stage', op: '=', value: 'Won' },
+  },
+  // A paid Stripe invoice in the horizon: the account became a payer.
+  invoice_paid: {
+    name: 'invoice_paid',
+    of: 'accounts',
+    related: 'billing.invoices',
+    where: { field: 'status', op: '=', value: 'paid' },
+    at: 'paid_at',
   },
 }
 

@@ -9,6 +9,7 @@ import { ScoreRefresher } from '../scores/refresh-scores.js'
 import { registerApiRoutes } from './api-routes.js'
 import { authenticateWriteKey } from './authenticate-write-key.js'
 import { registerIngestRoutes } from './ingest-routes.js'
+import { registerStripeWebhookRoute } from './stripe-webhook-route.js'
 
 import type { FastifyInstance } from 'fastify'
 import type { Store } from '../store/store.js'
@@ -57,6 +58,7 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
     authenticate: authenticateWriteKey(store),
   })
   registerApiRoutes(app, store, scores)
+  registerStripeWebhookRoute(app, store, scores)
   app.addHook('onClose', async function drainQueue() {
     await queue.drain()
     scores.stop()

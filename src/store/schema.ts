@@ -221,6 +221,63 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    description: 'billing: Stripe customers, prices, subscriptions, invoices',
+    statements: [
+      // account_id / user_id: who the customer is in Leadlens (metadata,
+      // else the email's domain or the email itself).
+      `CREATE TABLE billing_customers (
+        customer_id VARCHAR PRIMARY KEY,
+        email VARCHAR,
+        name VARCHAR,
+        account_id VARCHAR,
+        user_id VARCHAR,
+        metadata JSON NOT NULL DEFAULT '{}',
+        created_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE billing_prices (
+        price_id VARCHAR PRIMARY KEY,
+        nickname VARCHAR,
+        product_id VARCHAR,
+        product_name VARCHAR,
+        unit_amount DOUBLE,
+        currency VARCHAR,
+        billing_interval VARCHAR,
+        interval_count INTEGER,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      // mrr: monthly recurring revenue in currency units (not cents).
+      `CREATE TABLE billing_subscriptions (
+        subscription_id VARCHAR PRIMARY KEY,
+        customer_id VARCHAR,
+        status VARCHAR,
+        plan VARCHAR,
+        price_id VARCHAR,
+        quantity DOUBLE,
+        mrr DOUBLE,
+        currency VARCHAR,
+        trial_end TIMESTAMPTZ,
+        current_period_end TIMESTAMPTZ,
+        canceled_at TIMESTAMPTZ,
+        created_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+      `CREATE TABLE billing_invoices (
+        invoice_id VARCHAR PRIMARY KEY,
+        customer_id VARCHAR,
+        subscription_id VARCHAR,
+        status VARCHAR,
+        amount_due DOUBLE,
+        amount_paid DOUBLE,
+        currency VARCHAR,
+        paid_at TIMESTAMPTZ,
+        created_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`,
+    ],
+  },
 ]
 
 /** Applies every migration newer than the store's version, each in one transaction. */

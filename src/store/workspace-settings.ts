@@ -7,11 +7,14 @@ import type { Store } from './store.js'
 export interface WorkspaceSettings {
   timezone: string
   matchAccountsByEmailDomain: boolean
+  /** Stripe's webhook signing secret (whsec_...); never printed. */
+  stripeWebhookSecret: string | undefined
 }
 
 export const defaultSettings: WorkspaceSettings = {
   timezone: 'UTC',
   matchAccountsByEmailDomain: false,
+  stripeWebhookSecret: undefined,
 }
 
 // Read on every ingestion write; a short cache saves that query. Another
@@ -47,13 +50,22 @@ async function querySettings(store: Store): Promise<WorkspaceSettings> {
     timezone: stored.get('timezone') ?? defaultSettings.timezone,
     matchAccountsByEmailDomain:
       stored.get('match_accounts_by_email_domain') === 'true',
+    stripeWebhookSecret: stored.get('stripe_webhook_secret'),
   }
 }
+
+export const settingKeys = [
+  'timezone',
+  'match_accounts_by_email_domain',
+  'stripe_webhook_secret',
+] as const
+
+export type SettingKey = (typeof settingKeys)[number]
 
 /** Sets one setting. */
 export async function writeWorkspaceSetting(
   store: Store,
-  key: 'timezone' | 'match_accounts_by_email_domain',
+  key: SettingKey,
   value: string,
 ): Promise<void> {
   await store.execute(
