@@ -348,7 +348,8 @@ async function upsertPeople(
        created_at = coalesce(excluded.created_at, users.created_at),
        first_seen_at = least(users.first_seen_at, excluded.first_seen_at),
        last_seen_at = greatest(users.last_seen_at, excluded.last_seen_at),
-       traits = json_merge_patch(users.traits, excluded.traits),
+       traits = CASE WHEN excluded.traits = '{}' THEN users.traits
+         ELSE json_merge_patch(users.traits, excluded.traits) END,
        updated_at = excluded.updated_at`,
   )
 }
@@ -442,7 +443,8 @@ async function upsertAccounts(
        name = coalesce(excluded.name, accounts.name),
        domain = coalesce(excluded.domain, accounts.domain),
        first_seen_at = least(accounts.first_seen_at, excluded.first_seen_at),
-       traits = json_merge_patch(accounts.traits, excluded.traits),
+       traits = CASE WHEN excluded.traits = '{}' THEN accounts.traits
+         ELSE json_merge_patch(accounts.traits, excluded.traits) END,
        updated_at = excluded.updated_at`,
   )
 
