@@ -105,6 +105,6 @@ function parseLine(text: string, sourceId: string) {
   return normalizeMessage(raw, {
     sourceId,
     receivedAt: new Date(),
-    sizeBytes: Buffer.byteLength(text, 'utf8'),
+    isReplay: true,
   })
 }

@@ -181,3 +181,85 @@ describe('normalizeMessage: text', () => {
     })
   })
 })
+
+describe('normalizeMessage: replays and edge cases', () => {
+  it("keeps a replayed event's time: its own receivedAt, no correction without one", () => {
+    const archived = {
+      type: 'track',
+      event: 'E',
+      userId: 'u',
+      timestamp: '2024-01-01T00:00:00.000Z',
+      sentAt: '2024-01-01T00:00:01.000Z',
+    }
+    const withReceipt = normalizeMessage(
+      { ...archived, receivedAt: '2024-01-01T00:00:01.200Z' },
+      envelope('2030-06-01T00:00:00Z', { isReplay: true }),
+    )
+    const withoutReceipt = normalizeMessage(
+      archived,
+      envelope('2030-06-01T00:00:00Z', { isReplay: true }),
+    )
+
+    expect(withReceipt.ok && withReceipt.message.timestamp.toISOString()).toBe(
+      '2024-01-01T00:00:00.000Z',
+    )
+    expect(withReceipt.ok && withReceipt.message.receivedAt.toISOString()).toBe(
+      '2024-01-01T00:00:01.200Z',
+    )
+    expect(
+      withoutReceipt.ok && withoutReceipt.message.timestamp.toISOString(),
+    ).toBe('2024-01-01T00:00:00.000Z')
+  })
+
+  it('takes the receipt time, uncorrected, for a message without a timestamp but with a skewed sentAt', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        sentAt: '2030-01-01T00:00:00Z',
+      },
+      '2026-12-04T00:00:00Z',
+    )
+    expect(message.timestamp.toISOString()).toBe('2026-12-04T00:00:00.000Z')
+  })
+
+  it('rejects a message nested too deeply to read, alone', () => {
+    let deep: unknown = 1
+    for (let level = 0; level < 20_000; level++) deep = { a: deep }
+    expect(
+      codes({
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        properties: deep as object,
+      }),
+    ).toEqual(['INGEST_FIELD_INVALID'])
+  })
+
+  it('lets the route decide the type of a single message', () => {
+    const result = normalizeMessage(
+      { type: 'identify', userId: 'u', event: 'E' },
+      envelope('2030-01-01T00:00:00Z', { impliedType: 'track' }),
+    )
+    expect(result.ok && result.message.type).toBe('track')
+  })
+
+  it('names an invalid context.timezone when a zoneless time needs one', () => {
+    const result = normalizeMessage(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        timestamp: '2024-06-01T12:00:00',
+        context: { timezone: 'local' },
+      },
+      envelope('2030-01-01T00:00:00Z'),
+    )
+    expect(result.ok).toBe(false)
+    if (!result.ok)
+      expect(result.issues[0]?.message).toContain(
+        'context.timezone "local" is not an IANA time zone',
+      )
+  })
+})

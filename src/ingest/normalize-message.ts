@@ -55,8 +55,11 @@ export interface MessageEnvelope {
   batchSentAt?: unknown
   /** The type implied by the route (`/v1/track`), when the message omits it. */
   impliedType?: MessageType
-  /** Size of the message's JSON text in bytes, when the caller knows it. */
-  sizeBytes?: number
+  /**
+   * A replay of stored messages (a file import): receipt time is the
+   * message's own `receivedAt`; without one, no clock skew is corrected.
+   */
+  isReplay?: boolean
 }
 
 /** A clock skew beyond this is corrected; below it is network delay. */
@@ -81,8 +84,20 @@ export function normalizeMessage(
     return { ok: false, issues }
   }
 
-  const size =
-    envelope.sizeBytes ?? Buffer.byteLength(JSON.stringify(raw), 'utf8')
+  let size: number
+  let message: JsonObject
+  try {
+    size = Buffer.byteLength(JSON.stringify(raw), 'utf8')
+    message = sanitizeText(raw as JsonObject)
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error
+    reject(
+      'INGEST_FIELD_INVALID',
+      '',
+      'the message is nested too deeply to read',
+    )
+    return { ok: false, issues }
+  }
   if (size > messageSizeLimitBytes) {
     reject(
       'INGEST_MESSAGE_TOO_LARGE',
@@ -94,7 +109,6 @@ export function normalizeMessage(
     return { ok: false, issues }
   }
 
-  const message = sanitizeText(raw as JsonObject)
   const type = readType(message, envelope, reject)
   const userId = readId(message, 'userId', reject)
   const anonymousId = readId(message, 'anonymousId', reject)
@@ -151,7 +165,7 @@ export function normalizeMessage(
       timestamp: time.timestamp,
       originalTimestamp: time.original,
       sentAt: time.sentAt,
-      receivedAt: envelope.receivedAt,
+      receivedAt: time.receivedAt,
       properties,
       context,
       notes: time.notes,
@@ -166,7 +180,8 @@ function readType(
   envelope: MessageEnvelope,
   reject: Reject,
 ): MessageType | undefined {
-  const value = message.type ?? envelope.impliedType
+  // On /v1/track and the like the route says what the message is.
+  const value = envelope.impliedType ?? message.type
   if (typeof value === 'string') {
     const lower = value.toLowerCase()
     const known = messageTypes.find((type) => type === lower)
@@ -263,6 +278,7 @@ function contentMessageId(message: JsonObject): string {
 
 interface MessageTime {
   timestamp: Date
+  receivedAt: Date
   original: string | null
   sentAt: Date | null
   notes: string[]
@@ -274,14 +290,30 @@ function readTime(
   envelope: MessageEnvelope,
   reject: Reject,
 ): MessageTime | undefined {
+  const declaredZone = context.timezone
   const zone =
-    typeof context.timezone === 'string' && isValidTimeZone(context.timezone)
-      ? context.timezone
+    typeof declaredZone === 'string' && isValidTimeZone(declaredZone)
+      ? declaredZone
       : undefined
   const rawTimestamp = message.timestamp ?? message.originalTimestamp
   const rawSentAt = message.sentAt ?? envelope.batchSentAt
   const notes: string[] = []
-  const receivedAt = envelope.receivedAt
+  const zoneHelp =
+    declaredZone !== undefined && zone === undefined
+      ? `context.timezone ${JSON.stringify(declaredZone)} is not an IANA time zone`
+      : undefined
+
+  // A replayed message was received when it says; receipt now means nothing.
+  let receivedAt = envelope.receivedAt
+  let canCorrectSkew = true
+  if (envelope.isReplay) {
+    const own =
+      message.receivedAt === undefined
+        ? undefined
+        : parseInstant(message.receivedAt)
+    if (own?.ok) receivedAt = own.date
+    else canCorrectSkew = false
+  }
 
   let timestamp: Date | undefined = receivedAt
   if (rawTimestamp !== undefined && rawTimestamp !== null) {
@@ -294,7 +326,9 @@ function readTime(
           ? 'INGEST_TIMESTAMP_ZONELESS'
           : 'INGEST_TIMESTAMP_INVALID',
         'timestamp',
-        parsed.message,
+        parsed.reason === 'zoneless' && zoneHelp !== undefined
+          ? `${parsed.message} (${zoneHelp})`
+          : parsed.message,
       )
     }
   }
@@ -315,9 +349,13 @@ function readTime(
   }
 
   if (timestamp === undefined) return undefined
+  if (rawTimestamp === undefined || rawTimestamp === null)
+    timestamp = receivedAt
 
   let corrected = timestamp.getTime()
-  if (sentAt !== null) {
+  // Only a client's own timestamp is corrected, never the receipt time.
+  const hasOwnTimestamp = rawTimestamp !== undefined && rawTimestamp !== null
+  if (sentAt !== null && hasOwnTimestamp && canCorrectSkew) {
     const skew = receivedAt.getTime() - sentAt.getTime()
     if (Math.abs(skew) > clockSkewThresholdMs) {
       corrected += skew
@@ -334,6 +372,7 @@ function readTime(
         ? null
         : String(rawTimestamp),
     sentAt,
+    receivedAt,
     notes,
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { parseInstant } from './parse-instant.js'
+import { isValidTimeZone, parseInstant } from './parse-instant.js'
 
 const iso = (value: unknown, zone?: string) => {
   const parsed = parseInstant(value, zone)
@@ -35,5 +35,30 @@ describe('parseInstant', () => {
     expect(iso('not a time')).toBe('invalid')
     expect(iso({})).toBe('invalid')
     expect(iso('2024-13-45T99:00:00Z')).toBe('invalid')
+  })
+})
+
+describe('parseInstant: edge cases', () => {
+  it('refuses short digit strings that are years or dates, not epochs', () => {
+    expect(iso('2024')).toBe('invalid')
+    expect(iso('20240115')).toBe('invalid')
+    expect(iso('100000000')).toBe('1973-03-03T09:46:40.000Z')
+  })
+
+  it('refuses impossible calendar dates instead of rolling them over', () => {
+    expect(iso('2024-02-30T00:00:00Z')).toBe('invalid')
+    expect(iso('2024-02-29T00:00:00Z')).toBe('2024-02-29T00:00:00.000Z')
+  })
+
+  it('reads an hour-only offset', () => {
+    expect(iso('2024-01-01T12:00:00+05')).toBe('2024-01-01T07:00:00.000Z')
+  })
+
+  it('knows local, system and UTC+5 are not IANA zones', () => {
+    expect(isValidTimeZone('local')).toBe(false)
+    expect(isValidTimeZone('system')).toBe(false)
+    expect(isValidTimeZone('UTC+5')).toBe(false)
+    expect(isValidTimeZone('America/Sao_Paulo')).toBe(true)
+    expect(isValidTimeZone('UTC')).toBe(true)
   })
 })

@@ -32,11 +32,22 @@ export function parseInstant(value: unknown, zone?: string): ParsedInstant {
   }
 
   const text = value.trim()
-  if (digits.test(text)) return fromEpoch(Number(text))
+  if (digits.test(text)) {
+    // "2024" or "20240115" are not epochs; epoch seconds since 1973 have 9+ digits.
+    if (text.replace(/^-|\..*$/g, '').length < 9) {
+      return invalid(
+        `${JSON.stringify(value)} is neither an epoch (9+ digits) nor an ISO 8601 instant`,
+      )
+    }
+    return fromEpoch(Number(text))
+  }
 
   if (zonedIso.test(text)) {
-    const date = new Date(text.replace(' ', 'T'))
-    if (!Number.isNaN(date.getTime())) return { ok: true, date }
+    // Date() takes "+05:00" but not "+05".
+    const normalized = text.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00')
+    const date = new Date(normalized)
+    if (!Number.isNaN(date.getTime()) && hasRealCalendarDate(normalized))
+      return { ok: true, date }
 
     return invalid(`${JSON.stringify(value)} is not a valid instant`)
   }
@@ -52,6 +63,8 @@ export function parseInstant(value: unknown, zone?: string): ParsedInstant {
       }
     }
 
+    if (!hasRealCalendarDate(text))
+      return invalid(`${JSON.stringify(value)} is not a valid date`)
     const local = DateTime.fromISO(text.replace(' ', 'T'), { zone })
     if (local.isValid) return { ok: true, date: local.toJSDate() }
 
@@ -59,6 +72,20 @@ export function parseInstant(value: unknown, zone?: string): ParsedInstant {
   }
 
   return invalid(`${JSON.stringify(value)} is not an ISO 8601 instant`)
+}
+
+// Date() rolls 2024-02-30 over to March 1st; a message never means that.
+function hasRealCalendarDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number)
+  if (year === undefined || month === undefined || day === undefined)
+    return false
+  const date = new Date(Date.UTC(year, month - 1, day))
+
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day
+  )
 }
 
 function fromEpoch(value: number): ParsedInstant {
@@ -77,8 +104,18 @@ function fromEpoch(value: number): ParsedInstant {
   return { ok: true, date }
 }
 
-/** Whether `zone` is an IANA time zone name this runtime knows. */
+/**
+ * Whether `zone` is an IANA time zone name (or UTC) this runtime knows.
+ * luxon alone also takes `local`, `system` and `UTC+5`: never those.
+ */
 export function isValidTimeZone(zone: string): boolean {
+  if (!/^(UTC|[A-Za-z]+(\/[A-Za-z0-9_+-]+)+)$/.test(zone)) return false
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+  } catch {
+    return false
+  }
+
   return DateTime.local().setZone(zone).isValid
 }
 
