@@ -33,6 +33,11 @@ export interface CompileOptions {
   offset?: number
   /** Resolves score fields; without it, score.* fields are unknown. */
   resolveScoreField?: ScoreFieldResolver
+  /**
+   * A rep's email: only entities whose CRM owner is this person are in the
+   * result, whatever the definition says (enforced here, in the query).
+   */
+  ownerEmail?: string
 }
 
 export interface CompiledMetric {

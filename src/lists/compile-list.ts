@@ -60,6 +60,18 @@ export function compileList(
     definition.where === undefined
       ? 'TRUE'
       : compileCondition(context, definition.where, 'where')
+  const owned =
+    options.ownerEmail === undefined
+      ? 'TRUE'
+      : compileCondition(
+          context,
+          {
+            field: 'crm.owner.email',
+            op: '=',
+            value: options.ownerEmail.toLowerCase(),
+          },
+          'owner',
+        )
   const orderBy = compileSort(context)
   const columns = compileColumns(context)
 
@@ -77,6 +89,7 @@ export function compileList(
     ...joins,
     `WHERE ${existsAt(entity, context.asOf)}`,
     `  AND (${where})`,
+    `  AND (${owned})`,
     `ORDER BY ${[...orderBy, `${entity.id} ASC`].join(', ')}`,
     limit === undefined ? '' : `LIMIT ${context.bindValue(limit)}`,
     options.offset === undefined

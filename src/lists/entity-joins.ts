@@ -33,13 +33,20 @@ export function compileJoins(
         sql.push('LEFT JOIN accounts a ON a.account_id = ua.account_id')
         break
       case 'account_company':
-        // An explicit account id wins over a domain match.
-        sql.push(`LEFT JOIN (SELECT DISTINCT ON (ax.account_id) ax.account_id,
-            c.company_id, c.name, c.domain, c.owner_id, c.properties
-          FROM accounts ax JOIN crm_companies c
-            ON c.account_id = ax.account_id OR (c.domain IS NOT NULL AND c.domain = ax.domain)
-          ORDER BY ax.account_id,
-            CASE WHEN c.account_id = ax.account_id THEN 0 ELSE 1 END, c.company_id) cc
+        // An explicit account id wins over a domain match. Two equi-joins
+        // (not one join ON a OR b, which DuckDB runs as a nested loop).
+        sql.push(`LEFT JOIN (SELECT DISTINCT ON (x.account_id) x.account_id,
+            x.company_id, x.name, x.domain, x.owner_id, x.properties
+          FROM (
+            SELECT ax.account_id, 0 AS match_rank, c.company_id, c.name,
+              c.domain, c.owner_id, c.properties
+            FROM accounts ax JOIN crm_companies c ON c.account_id = ax.account_id
+            UNION ALL
+            SELECT ax.account_id, 1 AS match_rank, c.company_id, c.name,
+              c.domain, c.owner_id, c.properties
+            FROM accounts ax JOIN crm_companies c ON c.domain = ax.domain
+          ) x
+          ORDER BY x.account_id, x.match_rank, x.company_id) cc
           ON cc.account_id = a.account_id`)
         break
       case 'user_contact':

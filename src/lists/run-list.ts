@@ -21,6 +21,8 @@ export interface RunListOptions {
   limit?: number
   offset?: number
   namedMetrics?: Record<string, MetricSpec>
+  /** Restricts rows to entities this rep owns in the CRM. */
+  ownerEmail?: string
 }
 
 export interface ListResult {
@@ -53,6 +55,9 @@ export async function compileOptionsForStore(
     ...(options.me === undefined ? {} : { me: options.me }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.offset === undefined ? {} : { offset: options.offset }),
+    ...(options.ownerEmail === undefined
+      ? {}
+      : { ownerEmail: options.ownerEmail }),
   }
 }
 

@@ -75,9 +75,13 @@ export async function runAndRecord(
     result.rows.length === expected
       ? result
       : await runList(store, loaded.definition, { ...unpaged, asOf })
-  const viewer = usesMe(loaded.definition)
-    ? (options.me ?? '').toLowerCase()
-    : ''
+  // A list seen through $me or a rep's ownership has one history per person.
+  const viewer =
+    options.ownerEmail !== undefined
+      ? options.ownerEmail.toLowerCase()
+      : usesMe(loaded.definition)
+        ? (options.me ?? '').toLowerCase()
+        : ''
   const recorded = await recordListMembership(
     store,
     loaded.savedName,

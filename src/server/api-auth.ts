@@ -16,13 +16,25 @@ declare module 'fastify' {
 
 const publicRoutes = new Set(['/api/openapi.json'])
 
-/** Adds the bearer-token check to every /api route. */
+/**
+ * Whether a matched route needs a person's token: every route does, but
+ * ingestion (write keys, checked by its handlers), the OpenAPI document and
+ * no route at all (a 404 shows nothing). Judged on the route the router
+ * matched, never on the raw URL, so `/%61pi/lists` is checked as `/api/lists`.
+ */
+export function needsPersonToken(route: string | undefined): boolean {
+  if (route === undefined || route === '') return false
+  if (route.startsWith('/v1/')) return false
+
+  return !publicRoutes.has(route)
+}
+
+/** Adds the bearer-token check to every route that needs one. */
 export function registerApiAuth(app: FastifyInstance, store: Store): void {
   app.addHook(
     'onRequest',
     async function checkToken(request: FastifyRequest, reply: FastifyReply) {
-      const path = request.url.split('?')[0] ?? ''
-      if (!path.startsWith('/api/') || publicRoutes.has(path)) return
+      if (!needsPersonToken(request.routeOptions.url)) return
 
       const header = request.headers.authorization
       const token =

@@ -7,6 +7,7 @@ import { readStats } from '../store/read-stats.js'
 import { registerApiAuth } from './api-auth.js'
 import { registerListRoutes, sendListError } from './list-routes.js'
 import { openApiDocument } from './openapi.js'
+import { forbidReps } from './permissions.js'
 import { registerScoreRoutes } from './score-routes.js'
 
 import type { FastifyInstance } from 'fastify'
@@ -34,7 +35,8 @@ export function registerApiRoutes(
     return openApiDocument
   })
 
-  app.get('/api/stats', async function getStats() {
+  app.get('/api/stats', async function getStats(request, reply) {
+    if (!forbidReps(request, reply, 'read workspace-wide counts')) return reply
     return readStats(store)
   })
 

@@ -12,6 +12,7 @@ let temp: TempStore
 let leadlens: LeadlensApp
 let rita: Record<string, string>
 let sam: Record<string, string>
+let mia: Record<string, string>
 
 beforeAll(async () => {
   temp = await openTempStore()
@@ -22,6 +23,9 @@ beforeAll(async () => {
   }
   sam = {
     authorization: `Bearer ${await addPerson(temp.store, 'sam@example.com', 'rep')}`,
+  }
+  mia = {
+    authorization: `Bearer ${await addPerson(temp.store, 'mia@example.com', 'manager')}`,
   }
 })
 afterAll(async () => {
@@ -60,6 +64,12 @@ describe('list API', () => {
         })
       ).statusCode,
     ).toBe(401)
+    // Encoded paths reach the same routes and the same check.
+    expect((await request('GET', '/%61pi/lists', {})).statusCode).toBe(401)
+    expect(
+      (await request('POST', '/%61%70%69/lists/preview', {}, { of: 'users' }))
+        .statusCode,
+    ).toBe(401)
     const openapi = await request('GET', '/api/openapi.json', {})
     expect(openapi.statusCode).toBe(200)
     expect(Object.keys(openapi.json().paths)).toContain(
@@ -71,7 +81,7 @@ describe('list API', () => {
     const created = await request(
       'PUT',
       '/api/lists/My%20accounts',
-      rita,
+      mia,
       myAccounts,
     )
     expect(created.statusCode).toBe(201)
@@ -104,7 +114,7 @@ describe('list API', () => {
   })
 
   it('pages with a cursor that pins asOf, then says there is no next page', async () => {
-    await request('PUT', '/api/lists/All%20accounts', rita, {
+    await request('PUT', '/api/lists/All%20accounts', mia, {
       name: 'ignored',
       of: 'accounts',
       columns: ['account.id'],
@@ -113,7 +123,7 @@ describe('list API', () => {
       await request(
         'GET',
         '/api/lists/All%20accounts/rows?limit=2&asOf=2030-02-01T00:00:00Z',
-        rita,
+        mia,
       )
     ).json()
     expect(first.rows).toEqual([
@@ -126,7 +136,7 @@ describe('list API', () => {
       await request(
         'GET',
         `/api/lists/All%20accounts/rows?limit=2&cursor=${first.nextCursor}`,
-        rita,
+        mia,
       )
     ).json()
     expect(second.rows).toEqual([{ 'account.id': 'acct_c' }])
@@ -134,8 +144,43 @@ describe('list API', () => {
     expect(second.nextCursor).toBeNull()
   })
 
-  it('previews an unsaved definition with a count and the first rows', async () => {
+  it('shows a rep only the accounts they own through every list route', async () => {
+    await request('PUT', '/api/lists/Everyone', mia, {
+      name: 'x',
+      of: 'accounts',
+      columns: ['account.id'],
+    })
+    const asOf = 'asOf=2030-02-01T00:00:00Z'
+    const rows = (
+      await request('GET', `/api/lists/Everyone/rows?${asOf}`, rita)
+    ).json()
+    expect(rows.rows).toEqual([
+      { 'account.id': 'acct_a' },
+      { 'account.id': 'acct_c' },
+    ])
+    expect(rows.total).toBe(2)
+    const exported = await request(
+      'GET',
+      `/api/lists/Everyone/export.csv?${asOf}`,
+      sam,
+    )
+    expect(exported.body).toBe('account.id\nacct_b\n')
+    // Naming another rep in a filter does not get around it.
     const preview = await request('POST', '/api/lists/preview', rita, {
+      definition: {
+        name: 'p',
+        of: 'accounts',
+        where: { field: 'crm.owner.email', op: '=', value: 'sam@example.com' },
+      },
+      asOf: '2030-02-01T00:00:00Z',
+    })
+    expect(preview.json().count).toBe(0)
+    expect((await request('GET', '/api/stats', rita)).statusCode).toBe(403)
+    expect((await request('GET', '/api/stats', mia)).statusCode).toBe(200)
+  })
+
+  it('previews an unsaved definition with a count and the first rows', async () => {
+    const preview = await request('POST', '/api/lists/preview', mia, {
       definition: {
         name: 'p',
         of: 'accounts',
@@ -152,7 +197,7 @@ describe('list API', () => {
   })
 
   it('answers 400 with every issue for a bad definition and 404 for an unknown list', async () => {
-    const bad = await request('POST', '/api/lists', rita, {
+    const bad = await request('POST', '/api/lists', mia, {
       name: 'bad',
       of: 'accounts',
       where: { field: 'account.nope', op: 'like', value: 1 },
@@ -178,13 +223,20 @@ describe('list API', () => {
     ).toBe(400)
   })
 
-  it('deletes a list', async () => {
-    await request('POST', '/api/lists', rita, {
+  it('lets managers delete a list, and reps change nothing', async () => {
+    await request('POST', '/api/lists', mia, {
       name: 'temporary',
       of: 'users',
     })
     expect(
+      (await request('POST', '/api/lists', rita, { name: 'mine', of: 'users' }))
+        .statusCode,
+    ).toBe(403)
+    expect(
       (await request('DELETE', '/api/lists/temporary', rita)).statusCode,
+    ).toBe(403)
+    expect(
+      (await request('DELETE', '/api/lists/temporary', mia)).statusCode,
     ).toBe(204)
     expect(
       (await request('GET', '/api/lists/temporary', rita)).statusCode,

@@ -18,6 +18,7 @@ import { forgetListMembership } from '../lists/list-membership.js'
 import { parseListDefinition } from '../lists/read-list-definition.js'
 import { compileListForStore, runList } from '../lists/run-list.js'
 import { runAndRecord } from '../lists/saved-lists.js'
+import { requireEditor, viewerScope } from './permissions.js'
 import { readInstant, readJson } from './read-request.js'
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -34,8 +35,6 @@ interface Cursor {
 }
 
 export function registerListRoutes(app: FastifyInstance, store: Store): void {
-  const me = (request: FastifyRequest) => request.person?.email
-
   app.get('/api/lists', async function getLists() {
     const saved = await listDefinitions(store, 'list')
     return {
@@ -60,6 +59,7 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
   })
 
   app.post('/api/lists', async function createList(request, reply) {
+    if (!requireEditor(request, reply)) return reply
     const body = readJson(request)
     const name = (body as { name?: unknown } | undefined)?.name
     if (
@@ -75,11 +75,13 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
   })
 
   app.put('/api/lists/:name', async function updateList(request, reply) {
+    if (!requireEditor(request, reply)) return reply
     const { name } = request.params as { name: string }
     return saveList(request, reply, readJson(request), name)
   })
 
   app.delete('/api/lists/:name', async function removeList(request, reply) {
+    if (!requireEditor(request, reply)) return reply
     const { name } = request.params as { name: string }
     if (!(await deleteDefinition(store, 'list', name)))
       return notFound(reply, name)
@@ -98,8 +100,8 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
     const asOf = readInstant(body?.asOf)
     const result = await runList(store, definition, {
       asOf,
-      limit: body?.limit ?? previewRows,
-      ...meOf(me(request)),
+      limit: readPageSize(body?.limit, previewRows),
+      ...viewerScope(request),
     })
 
     return reply.send({
@@ -125,12 +127,9 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
       query.cursor === undefined ? undefined : readCursor(query.cursor)
     const asOf =
       cursor === undefined ? readInstant(query.asOf) : new Date(cursor.asOf)
-    const pageSize = Math.min(
-      maxPageSize,
-      Math.max(1, Number(query.limit ?? defaultPageSize) || defaultPageSize),
-    )
+    const pageSize = readPageSize(query.limit, defaultPageSize)
     const offset = cursor?.offset ?? 0
-    const options = { asOf, limit: pageSize, offset, ...meOf(me(request)) }
+    const options = { asOf, limit: pageSize, offset, ...viewerScope(request) }
 
     // The first page is an evaluation: it records who entered and left.
     const result =
@@ -165,7 +164,7 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
       const definition = parseListDefinition(saved.definition, name)
       const compiled = await compileListForStore(store, definition, {
         asOf: readInstant(query.asOf),
-        ...meOf(me(request)),
+        ...viewerScope(request),
       })
       const chunks = async function* csvChunks() {
         yield stringify([compiled.columns])
@@ -202,7 +201,7 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
     const definition: ListDefinition = parseListDefinition(raw, 'definition')
     // Compiling checks every field and metric against the catalog.
     const compiled = await compileListForStore(store, definition, {
-      me: me(request) ?? 'someone@example.com',
+      me: request.person?.email ?? 'someone@example.com',
     })
     const { created } = await saveDefinition(
       store,
@@ -227,14 +226,26 @@ export function sendListError(error: ListError, reply: FastifyReply) {
   })
 }
 
-function meOf(email: string | undefined): { me?: string } {
-  return email === undefined ? {} : { me: email }
-}
-
 function notFound(reply: FastifyReply, name: string) {
   return reply
     .code(404)
     .send({ code: 'LIST_NOT_FOUND', message: `no saved list named ${name}` })
+}
+
+// A page is 1 to 1,000 rows; anything else is the caller's mistake.
+function readPageSize(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  const size = Number(value)
+  if (!Number.isInteger(size) || size < 1 || size > maxPageSize) {
+    throw new ListError('request', [
+      {
+        code: 'LIST_VALUE_INVALID',
+        path: 'limit',
+        message: `limit is a whole number from 1 to ${maxPageSize}`,
+      },
+    ])
+  }
+  return size
 }
 
 function readCursor(text: string): Cursor {
@@ -244,7 +255,9 @@ function readCursor(text: string): Cursor {
     ) as Cursor
     if (
       typeof cursor.asOf === 'string' &&
-      Number.isInteger(cursor.offset) &&
+      /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(cursor.asOf) &&
+      !Number.isNaN(Date.parse(cursor.asOf)) &&
+      Number.isSafeInteger(cursor.offset) &&
       cursor.offset >= 0
     )
       return cursor

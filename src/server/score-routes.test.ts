@@ -144,4 +144,46 @@ describe('score API', () => {
       ).statusCode,
     ).toBe(404)
   })
+
+  it('shows a rep only the scores of accounts they own, and lets them change nothing', async () => {
+    await leadlens.app.inject({
+      method: 'PUT',
+      url: '/api/scores/fitusage',
+      headers,
+      payload: score,
+    })
+    const rep = {
+      authorization: `Bearer ${await addPerson(temp.store, 'sam@example.com', 'rep')}`,
+    }
+    const asOf = 'asOf=2030-02-01T00:00:00Z'
+
+    const rows = await leadlens.app.inject({
+      method: 'GET',
+      url: `/api/scores/fitusage/rows?${asOf}`,
+      headers: rep,
+    })
+    expect(rows.json().rows.map((r: { id: string }) => r.id)).toEqual([
+      'acct_b',
+    ])
+    const notMine = await leadlens.app.inject({
+      method: 'GET',
+      url: `/api/scores/fitusage/explain/acct_a?${asOf}`,
+      headers: rep,
+    })
+    expect(notMine.statusCode).toBe(404)
+    const put = await leadlens.app.inject({
+      method: 'PUT',
+      url: '/api/scores/fitusage',
+      headers: rep,
+      payload: score,
+    })
+    expect(put.statusCode).toBe(403)
+    const backtest = await leadlens.app.inject({
+      method: 'POST',
+      url: '/api/scores/fitusage/backtest',
+      headers: rep,
+      payload: { outcome: 'deal_won' },
+    })
+    expect(backtest.statusCode).toBe(403)
+  })
 })

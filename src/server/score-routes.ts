@@ -10,7 +10,8 @@ import {
   saveDefinition,
 } from '../catalog/definitions.js'
 import { ListError } from '../lists/list-error.js'
-import { compileOptionsForStore } from '../lists/run-list.js'
+import { parseListDefinition } from '../lists/read-list-definition.js'
+import { compileOptionsForStore, runList } from '../lists/run-list.js'
 import { backtestScore } from '../scores/backtest-score.js'
 import { compileScore } from '../scores/compile-score.js'
 import {
@@ -21,9 +22,10 @@ import { explainScore, runScore } from '../scores/run-score.js'
 import { parseScoreDefinition, readSavedScore } from '../scores/saved-scores.js'
 import { readScoreChanges } from '../scores/score-history.js'
 import { ownProperty } from '../catalog/own-property.js'
+import { forbidReps, requireEditor, viewerScope } from './permissions.js'
 import { readInstant, readJson } from './read-request.js'
 
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ScoreRefresher } from '../scores/refresh-scores.js'
 import type { OutcomeDefinition } from '../scores/outcome-definition.js'
 import type { Store } from '../store/store.js'
@@ -57,6 +59,7 @@ export function registerScoreRoutes(
   })
 
   app.put('/api/scores/:name', async function putScore(request, reply) {
+    if (!requireEditor(request, reply)) return reply
     const { name } = request.params as { name: string }
     const body = readJson(request) as Record<string, unknown> | null
     const score = parseScoreDefinition({ ...(body ?? {}), name }, 'definition')
@@ -74,6 +77,7 @@ export function registerScoreRoutes(
   })
 
   app.delete('/api/scores/:name', async function removeScore(request, reply) {
+    if (!requireEditor(request, reply)) return reply
     const { name } = request.params as { name: string }
     if (!(await deleteDefinition(store, 'score', name)))
       return notFound(reply, name)
@@ -92,10 +96,15 @@ export function registerScoreRoutes(
       query.limit === undefined
         ? undefined
         : Math.max(1, Number(query.limit) || 1)
-    const rows = await runScore(store, score, {
+    const owned = await ownedIds(store, request, score.of, asOf)
+    const all = await runScore(store, score, {
       asOf,
-      ...(limit === undefined ? {} : { limit }),
+      ...(limit === undefined || owned !== undefined ? {} : { limit }),
     })
+    const rows =
+      owned === undefined
+        ? all
+        : all.filter((row) => owned.has(row.id)).slice(0, limit)
 
     return { asOf: asOf.toISOString(), rows }
   })
@@ -111,9 +120,13 @@ export function registerScoreRoutes(
       const score = await readSavedScore(store, name)
       if (score === undefined) return notFound(reply, name)
 
-      const explanation = await explainScore(store, score, entity, {
-        asOf: readInstant(query.asOf),
-      })
+      const asOf = readInstant(query.asOf)
+      // A rep asking about an account they do not own learns nothing of it.
+      const owned = await ownedIds(store, request, score.of, asOf)
+      const explanation =
+        owned !== undefined && !owned.has(entity)
+          ? undefined
+          : await explainScore(store, score, entity, { asOf })
       if (explanation === undefined) {
         return reply.code(404).send({
           code: 'SCORE_ENTITY_NOT_FOUND',
@@ -125,21 +138,32 @@ export function registerScoreRoutes(
     },
   )
 
-  app.get('/api/scores/:name/changes', async function changes(request) {
+  app.get('/api/scores/:name/changes', async function changes(request, reply) {
     const { name } = request.params as { name: string }
     const query = request.query as { since?: string; entity?: string }
+    const score = await readSavedScore(store, name)
+    if (score === undefined) return notFound(reply, name)
+
+    const all = await readScoreChanges(store, name, {
+      since: query.since === undefined ? new Date(0) : readInstant(query.since),
+      ...(query.entity === undefined ? {} : { entityId: query.entity }),
+    })
+    const owned = await ownedIds(store, request, score.of, new Date())
+
     return {
-      changes: await readScoreChanges(store, name, {
-        since:
-          query.since === undefined ? new Date(0) : readInstant(query.since),
-        ...(query.entity === undefined ? {} : { entityId: query.entity }),
-      }),
+      changes:
+        owned === undefined
+          ? all
+          : all.filter((change) => owned.has(change.entityId)),
     }
   })
 
   app.post(
     '/api/scores/:name/backtest',
     async function backtest(request, reply) {
+      if (!forbidReps(request, reply, 'backtest scores over every account')) {
+        return reply
+      }
       const { name } = request.params as { name: string }
       const body = (readJson(request) ?? {}) as {
         outcome?: unknown
@@ -155,6 +179,23 @@ export function registerScoreRoutes(
       })
     },
   )
+}
+
+// For a rep, the ids of the users or accounts they own; for others, all.
+async function ownedIds(
+  store: Store,
+  request: FastifyRequest,
+  of: 'users' | 'accounts',
+  asOf: Date,
+): Promise<Set<string> | undefined> {
+  const { ownerEmail } = viewerScope(request)
+  if (ownerEmail === undefined) return undefined
+
+  const definition = parseListDefinition(
+    { name: 'owned', of, columns: [of === 'users' ? 'user.id' : 'account.id'] },
+    'owned',
+  )
+  return new Set((await runList(store, definition, { asOf, ownerEmail })).ids)
 }
 
 function readOutcome(value: unknown): OutcomeDefinition {
