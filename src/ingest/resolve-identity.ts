@@ -101,8 +101,14 @@ export function resolveIdentity(
     }
   }
 
+  // A link made early in the batch may point at someone linked later
+  // (anon -> u1, then u1 -> u2): every link ends at its final person.
+  const finalLinks = newLinks
+    .map((link) => ({ ...link, userId: canonical(link.userId) }))
+    .filter((link) => link.aliasId !== link.userId)
+
   return {
-    newLinks,
+    newLinks: finalLinks,
     refusedAliases,
     personOf(message) {
       const id = message.userId ?? message.anonymousId ?? message.previousId

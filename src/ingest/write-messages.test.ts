@@ -291,3 +291,93 @@ describe('writeMessages: accounts by email domain', () => {
     ).toEqual([{ n: 0 }])
   })
 })
+
+describe('writeMessages: identity chains', () => {
+  it('follows anon -> u1 -> u2 made in one batch, keeping history and memberships', async () => {
+    await writeMessages(temp.store, [
+      message({
+        type: 'track',
+        event: 'E',
+        anonymousId: 'a',
+        messageId: 'c1',
+        timestamp: '2029-12-01T00:00:00Z',
+      }),
+      message({
+        type: 'group',
+        anonymousId: 'a',
+        groupId: 'acct1',
+        messageId: 'c2',
+        timestamp: '2029-12-01T00:00:00Z',
+      }),
+    ])
+    await writeMessages(temp.store, [
+      message({
+        type: 'identify',
+        anonymousId: 'a',
+        userId: 'u1',
+        messageId: 'c3',
+      }),
+      message({
+        type: 'alias',
+        previousId: 'u1',
+        userId: 'u2',
+        messageId: 'c4',
+      }),
+    ])
+    await writeMessages(temp.store, [
+      message({ type: 'track', event: 'E', anonymousId: 'a', messageId: 'c5' }),
+    ])
+
+    expect(
+      await temp.store.query(
+        "SELECT DISTINCT person_id FROM events WHERE type = 'track'",
+      ),
+    ).toEqual([{ person_id: 'u2' }])
+    expect(
+      await temp.store.query('SELECT user_id, account_id FROM memberships'),
+    ).toEqual([{ user_id: 'u2', account_id: 'acct1' }])
+    expect(
+      await temp.store.query('SELECT user_id, is_anonymous FROM users'),
+    ).toEqual([{ user_id: 'u2', is_anonymous: false }])
+    expect(
+      await temp.store.query(
+        'SELECT alias_id, user_id FROM identities ORDER BY alias_id',
+      ),
+    ).toEqual([
+      { alias_id: 'a', user_id: 'u2' },
+      { alias_id: 'u1', user_id: 'u2' },
+    ])
+  })
+})
+
+describe('writeMessages: traits', () => {
+  const identify = (id: string, traits: Record<string, unknown>) =>
+    message({ type: 'identify', userId: 'u', messageId: id, traits })
+
+  it('ends with the same traits whether two identify calls come in one batch or two', async () => {
+    await writeMessages(temp.store, [
+      identify('t1', { plan: 'pro', nested: { a: 1, b: 2 } }),
+      identify('t2', { plan: null, nested: { a: null } }),
+    ])
+    const oneBatch = await temp.store.query('SELECT traits FROM users')
+    expect(JSON.parse(String(oneBatch[0]?.traits))).toEqual({
+      nested: { b: 2 },
+    })
+
+    const other = await openTempStore()
+    try {
+      await writeMessages(other.store, [
+        identify('t1', { plan: 'pro', nested: { a: 1, b: 2 } }),
+      ])
+      await writeMessages(other.store, [
+        identify('t2', { plan: null, nested: { a: null } }),
+      ])
+      const twoBatches = await other.store.query('SELECT traits FROM users')
+      expect(JSON.parse(String(twoBatches[0]?.traits))).toEqual({
+        nested: { b: 2 },
+      })
+    } finally {
+      await other.dispose()
+    }
+  })
+})

@@ -14,6 +14,7 @@ import {
 } from '../catalog/property-catalog.js'
 import { readWorkspaceSettings } from '../store/workspace-settings.js'
 import { accountDomainOfEmail, registrableDomain } from './email-domain.js'
+import { composeMergePatch } from './compose-merge-patch.js'
 import { parseInstant } from './parse-instant.js'
 import { resolveIdentity } from './resolve-identity.js'
 
@@ -301,7 +302,7 @@ async function upsertPeople(
     if (message.timestamp > person.lastSeen) person.lastSeen = message.timestamp
 
     if (message.type === 'identify') {
-      Object.assign(person.traits, message.properties)
+      person.traits = composeMergePatch(person.traits, message.properties)
       const email = message.properties.email
       if (typeof email === 'string' && email.includes('@')) {
         person.email = email.trim().toLowerCase()
@@ -352,6 +353,13 @@ async function upsertPeople(
          ELSE json_merge_patch(users.traits, excluded.traits) END,
        updated_at = excluded.updated_at`,
   )
+  // A new row starts from the patch applied to nothing: nulls are dropped.
+  await store.execute(
+    `UPDATE users SET traits = json_merge_patch('{}', users.traits)
+     FROM temp.staged_users s
+     WHERE users.user_id = s.user_id
+       AND s.traits <> '{}'`,
+  )
 }
 
 interface AccountRow {
@@ -394,7 +402,7 @@ async function upsertAccounts(
     if (message.timestamp < account.firstSeen) {
       account.firstSeen = message.timestamp
     }
-    Object.assign(account.traits, message.properties)
+    account.traits = composeMergePatch(account.traits, message.properties)
     const name = message.properties.name
     if (typeof name === 'string') account.name = name
     const domain = message.properties.domain ?? message.properties.website
@@ -446,6 +454,13 @@ async function upsertAccounts(
        traits = CASE WHEN excluded.traits = '{}' THEN accounts.traits
          ELSE json_merge_patch(accounts.traits, excluded.traits) END,
        updated_at = excluded.updated_at`,
+  )
+  // A new row starts from the patch applied to nothing: nulls are dropped.
+  await store.execute(
+    `UPDATE accounts SET traits = json_merge_patch('{}', accounts.traits)
+     FROM temp.staged_accounts s
+     WHERE accounts.account_id = s.account_id
+       AND s.traits <> '{}'`,
   )
 
   await store.stage(
