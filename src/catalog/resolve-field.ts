@@ -18,6 +18,7 @@ export interface ResolvedField {
   sql: string
   type: FieldType
   joins: JoinName[]
+  isEmail?: boolean
 }
 
 export type FieldIssueCode = 'LIST_FIELD_UNKNOWN' | 'LIST_FIELD_NOT_APPLICABLE'
@@ -36,11 +37,13 @@ export interface FieldContext {
 interface Column {
   sql: string
   type: FieldType
+  /** Emails compare case-insensitively: values are lower-cased to match. */
+  isEmail?: boolean
 }
 
 const userColumns: Record<string, Column> = {
   id: { sql: 'u.user_id', type: 'string' },
-  email: { sql: 'u.email', type: 'string' },
+  email: { sql: 'u.email', type: 'string', isEmail: true },
   // A user's signup: the imported or identified created_at, else first seen.
   created_at: {
     sql: 'coalesce(u.created_at, u.first_seen_at)',
@@ -71,7 +74,7 @@ const companyColumns: Record<string, Column> = {
 
 const contactColumns: Record<string, Column> = {
   id: { sql: 'ct.contact_id', type: 'string' },
-  email: { sql: 'ct.email', type: 'string' },
+  email: { sql: 'lower(ct.email)', type: 'string', isEmail: true },
   company_id: { sql: 'ct.company_id', type: 'string' },
   owner_id: { sql: 'ct.owner_id', type: 'string' },
 }
@@ -79,7 +82,7 @@ const contactColumns: Record<string, Column> = {
 const ownerColumns: Record<string, Column> = {
   id: { sql: 'co.owner_id', type: 'string' },
   // Lower-cased, so `$me` (a lower-cased email) compares exactly.
-  email: { sql: 'lower(co.email)', type: 'string' },
+  email: { sql: 'lower(co.email)', type: 'string', isEmail: true },
   name: { sql: 'co.name', type: 'string' },
 }
 
@@ -121,7 +124,7 @@ export const relatedColumns = {
     scope: 'crm_contact' as PropertyScope,
     columns: {
       id: { sql: 'rc.contact_id', type: 'string' },
-      email: { sql: 'lower(rc.email)', type: 'string' },
+      email: { sql: 'lower(rc.email)', type: 'string', isEmail: true },
       owner_id: { sql: 'rc.owner_id', type: 'string' },
     } as Record<string, Column>,
   },
@@ -159,7 +162,7 @@ export const relatedColumns = {
     scope: 'user' as PropertyScope,
     columns: {
       id: { sql: 'ru.user_id', type: 'string' },
-      email: { sql: 'ru.email', type: 'string' },
+      email: { sql: 'ru.email', type: 'string', isEmail: true },
       created_at: {
         sql: 'coalesce(ru.created_at, ru.first_seen_at)',
         type: 'timestamp',

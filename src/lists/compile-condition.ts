@@ -120,12 +120,17 @@ export function compileCondition(
     return fail(context, field.code, `${path}.field`, field.message)
   for (const join of field.field.joins) context.joins.add(join)
 
+  const value =
+    field.field.isEmail === true
+      ? lowerCaseStrings(condition.value)
+      : condition.value
+
   return compileComparison(
     context,
     field.field.sql,
     field.field.type,
     condition.op,
-    condition.value,
+    value,
     path,
   )
 }
@@ -352,6 +357,15 @@ function compileRelated(
     default:
       return `(EXISTS (SELECT 1 ${from} AND ${where}))`
   }
+}
+
+// Emails are stored lower-cased; a value typed in any case finds them.
+function lowerCaseStrings(value: unknown): unknown {
+  if (typeof value === 'string')
+    return value === '$me' ? value : value.toLowerCase()
+  if (Array.isArray(value)) return value.map(lowerCaseStrings)
+
+  return value
 }
 
 /** SQL comparing `expression` (of `type`) with a definition value. */

@@ -125,12 +125,16 @@ export function entitySource(of: 'users' | 'accounts') {
       }
 }
 
-/** Entities first seen or created after asOf did not exist yet. */
+/**
+ * Whether an entity existed at asOf: created by then (an imported or
+ * declared creation time wins), else first seen by then.
+ */
 export function existsAt(
   entity: ReturnType<typeof entitySource>,
   asOf: string,
 ): string {
-  return `(${entity.seen} IS NULL OR ${entity.seen} <= ${asOf}) AND (${entity.created} IS NULL OR ${entity.created} <= ${asOf})`
+  const since = `coalesce(${entity.created}, ${entity.seen})`
+  return `(${since} IS NULL OR ${since} <= ${asOf})`
 }
 
 /** The joins a compiled context needs: related records, scores, metrics. */

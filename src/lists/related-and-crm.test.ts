@@ -62,6 +62,27 @@ describe('CRM fields', () => {
     expect(await rows(myAccounts, 'nobody@example.com')).toEqual([])
   })
 
+  it('compares emails typed in any case', async () => {
+    expect(
+      await rows({
+        where: { field: 'crm.owner.email', op: '=', value: 'Rita@EXAMPLE.com' },
+        columns: ['account.id'],
+      }),
+    ).toEqual([{ 'account.id': 'acct_a' }, { 'account.id': 'acct_c' }])
+    const users = parseListDefinition(
+      {
+        name: 't',
+        of: 'users',
+        where: { field: 'user.email', op: 'in', value: ['ANN@acme.example'] },
+        columns: ['user.id'],
+      },
+      't',
+    )
+    expect((await runList(temp.store, users, { asOf })).rows).toEqual([
+      { 'user.id': 'ann' },
+    ])
+  })
+
   it('reads CRM company properties', async () => {
     expect(
       await rows({

@@ -705,4 +705,26 @@ describe('attribution (DESIGN.md section 4)', () => {
       await store.dispose()
     }
   })
+
+  it('keeps a user created before asOf whose first event came after it', async () => {
+    const store = await openTempStore()
+    try {
+      await store.store.execute(
+        `INSERT INTO users (user_id, is_anonymous, created_at, first_seen_at, updated_at)
+         VALUES ('old', false, '2023-01-01T00:00:00Z', '2031-01-01T00:00:00Z', now()),
+                ('new', false, '2031-01-01T00:00:00Z', '2031-01-01T00:00:00Z', now()),
+                ('seen', false, NULL, '2029-01-01T00:00:00Z', now())`,
+      )
+      const definition = parseListDefinition(
+        { name: 't', of: 'users', columns: ['user.id'] },
+        't',
+      )
+      expect((await runList(store.store, definition, { asOf })).rows).toEqual([
+        { 'user.id': 'old' },
+        { 'user.id': 'seen' },
+      ])
+    } finally {
+      await store.dispose()
+    }
+  })
 })
