@@ -19,6 +19,8 @@ export interface ResolvedField {
   type: FieldType
   joins: JoinName[]
   isEmail?: boolean
+  /** The only values the field takes (e.g. a quadrant), for validation. */
+  allowedValues?: readonly string[]
 }
 
 export type FieldIssueCode = 'LIST_FIELD_UNKNOWN' | 'LIST_FIELD_NOT_APPLICABLE'

@@ -120,6 +120,26 @@ export function compileCondition(
     return fail(context, field.code, `${path}.field`, field.message)
   for (const join of field.field.joins) context.joins.add(join)
 
+  const allowed = field.field.allowedValues
+  if (
+    allowed !== undefined &&
+    ['=', '!=', 'in', 'not_in'].includes(condition.op)
+  ) {
+    const values = Array.isArray(condition.value)
+      ? condition.value
+      : [condition.value]
+    const unknownValue = values.find(
+      (v) => v !== null && !allowed.includes(String(v)),
+    )
+    if (unknownValue !== undefined) {
+      return fail(
+        context,
+        'LIST_VALUE_INVALID',
+        `${path}.value`,
+        `${JSON.stringify(unknownValue)} is not one of ${allowed.join(', ')}`,
+      )
+    }
+  }
   const value =
     field.field.isEmail === true
       ? lowerCaseStrings(condition.value)
@@ -388,8 +408,10 @@ export function compileComparison(
     case 'not_exists':
       return `(${expression} IS NULL)`
     case '=':
+      if (rawValue === null) return `(${expression} IS NULL)`
       return `(${expression} = ${value(rawValue)})`
     case '!=':
+      if (rawValue === null) return `(${expression} IS NOT NULL)`
       // A missing value differs from any value.
       return `(${expression} IS DISTINCT FROM ${value(rawValue)})`
     case '>':
@@ -400,12 +422,23 @@ export function compileComparison(
       return `(${expression} ${op} ${value(rawValue)})`
     case 'in':
     case 'not_in': {
-      const items = (rawValue as unknown[]).map((item, index) =>
-        value(item, `${valuePath}[${index}]`),
+      // null in the list means "no value"; the rest compare as values.
+      const list = rawValue as unknown[]
+      const hasNull = list.includes(null)
+      const items = list.flatMap((item, index) =>
+        item === null ? [] : [value(item, `${valuePath}[${index}]`)],
       )
-      return op === 'in'
-        ? `(${expression} IN (${items.join(', ')}))`
-        : `(${expression} IS NULL OR ${expression} NOT IN (${items.join(', ')}))`
+      const isIn =
+        items.length === 0 ? 'FALSE' : `${expression} IN (${items.join(', ')})`
+      if (op === 'in')
+        return `(${isIn}${hasNull ? ` OR ${expression} IS NULL` : ''})`
+      const isNotIn =
+        items.length === 0
+          ? 'TRUE'
+          : `${expression} NOT IN (${items.join(', ')})`
+      return hasNull
+        ? `(${expression} IS NOT NULL AND ${isNotIn})`
+        : `(${expression} IS NULL OR ${isNotIn})`
     }
     case 'contains':
     case 'starts_with': {
@@ -434,13 +467,26 @@ export function compileComparison(
       if (type === 'boolean' || type === 'json' || type === 'string')
         return mismatch()
       const [from, to] = rawValue as unknown[]
+      if (
+        from === null ||
+        to === null ||
+        from === undefined ||
+        to === undefined
+      ) {
+        return fail(
+          context,
+          'LIST_VALUE_INVALID',
+          valuePath,
+          'between takes two values, neither null: [from, to]',
+        )
+      }
       return `(${expression} >= ${value(from, `${valuePath}[0]`)} AND ${expression} <= ${value(to, `${valuePath}[1]`)})`
     }
   }
 }
 
 const operatorsByType: Record<FieldType, string> = {
-  string: '= != in not_in contains starts_with exists not_exists',
+  string: '= != > >= < <= in not_in contains starts_with exists not_exists',
   number: '= != > >= < <= in not_in between exists not_exists',
   boolean: '= != in not_in exists not_exists',
   timestamp: '= != > >= < <= within before between exists not_exists',
@@ -505,10 +551,12 @@ function toParam(
   if (value === null) return null
   switch (type) {
     case 'number': {
+      // Only decimal notation: "0x10" or "1e" are not numbers a person meant.
       const number =
         typeof value === 'number'
           ? value
-          : typeof value === 'string' && value.trim() !== ''
+          : typeof value === 'string' &&
+              /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(value)
             ? Number(value)
             : Number.NaN
       return Number.isFinite(number) ? number : invalid('a number')

@@ -14,7 +14,13 @@ export type ScoreFieldResolver = (
   scoreName: string,
   field: string,
   path: string,
-) => { sql: string; type: 'number' | 'string' } | undefined
+) =>
+  | {
+      sql: string
+      type: 'number' | 'string'
+      allowedValues?: readonly string[]
+    }
+  | undefined
 
 export interface CompileOptions {
   asOf: Date

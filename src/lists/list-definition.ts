@@ -193,18 +193,39 @@ export function validateListDefinition(raw: unknown): {
   }
 }
 
+const maxConditionDepth = 64
+const conditionForms = ['all', 'any', 'not', 'related', 'field', 'metric']
+
 /** Validates one condition tree node, recursively. */
 export function validateCondition(
   value: unknown,
   path: string,
   issues: Issues,
+  depth = 0,
 ): void {
+  if (depth > maxConditionDepth) {
+    issues.push({
+      code: 'LIST_DEFINITION_INVALID',
+      path,
+      message: `conditions nest deeper than ${maxConditionDepth} levels`,
+    })
+    return
+  }
   if (!isObject(value)) {
     issues.push({
       code: 'LIST_DEFINITION_INVALID',
       path,
       message:
         'a condition must be an object: { all: [...] }, { any: [...] }, { not: ... }, { field, op, value } or { metric, op, value }',
+    })
+    return
+  }
+  const forms = conditionForms.filter((form) => form in value)
+  if (forms.length > 1) {
+    issues.push({
+      code: 'LIST_DEFINITION_INVALID',
+      path,
+      message: `a condition is one of ${conditionForms.join(', ')}; this one has ${forms.join(' and ')}: nest them in all or any`,
     })
     return
   }
@@ -221,13 +242,18 @@ export function validateCondition(
         return
       }
       items.forEach((item, index) =>
-        validateCondition(item, `${path}.${group}[${index}]`, issues),
+        validateCondition(
+          item,
+          `${path}.${group}[${index}]`,
+          issues,
+          depth + 1,
+        ),
       )
       return
     }
   }
   if ('not' in value) {
-    validateCondition(value.not, `${path}.not`, issues)
+    validateCondition(value.not, `${path}.not`, issues, depth + 1)
     return
   }
   if ('related' in value) {
@@ -501,6 +527,13 @@ function validateSort(value: unknown, issues: Issues): void {
       return
     }
     if ('metric' in key) validateMetricRef(key.metric, `${path}.metric`, issues)
+    if ('field' in key && typeof key.field !== 'string') {
+      issues.push({
+        code: 'LIST_FIELD_UNKNOWN',
+        path: `${path}.field`,
+        message: 'field is a name such as account.name',
+      })
+    }
     if (key.dir !== undefined && key.dir !== 'asc' && key.dir !== 'desc') {
       issues.push({
         code: 'LIST_VALUE_INVALID',
@@ -530,6 +563,13 @@ function validateColumns(value: unknown, issues: Issues): void {
         message: 'a column is a field name or { field | metric, as }',
       })
       return
+    }
+    if ('field' in column && typeof column.field !== 'string') {
+      issues.push({
+        code: 'LIST_FIELD_UNKNOWN',
+        path: `${path}.field`,
+        message: 'field is a name such as account.name',
+      })
     }
     if ('metric' in column)
       validateMetricRef(column.metric, `${path}.metric`, issues)

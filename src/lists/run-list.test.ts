@@ -558,6 +558,63 @@ describe('validation', () => {
     ])
   })
 
+  it('refuses windows past a century, mixed condition forms, deep nesting and non-decimal numbers', async () => {
+    let deep: Record<string, unknown> = { field: 'account.name', op: 'exists' }
+    for (let level = 0; level < 100; level++) deep = { not: deep }
+    expect(
+      await issuesOf({
+        where: {
+          all: [
+            { field: 'account.created_at', op: 'within', value: '1000000000d' },
+            { all: [], any: [] },
+            { field: 'account.employees', op: '>', value: '0x10' },
+            { field: 'account.employees', op: 'between', value: [null, 5] },
+          ],
+        },
+        sort: [{ field: 123 }],
+      }),
+    ).toEqual([
+      ['LIST_DURATION_INVALID', 'where.all[0].value'],
+      ['LIST_DEFINITION_INVALID', 'where.all[1]'],
+      ['LIST_FIELD_UNKNOWN', 'sort[0].field'],
+    ])
+    expect((await issuesOf({ where: deep }))[0]?.[0]).toBe(
+      'LIST_DEFINITION_INVALID',
+    )
+    expect(
+      await issuesOf({
+        where: {
+          all: [
+            { field: 'account.employees', op: '>', value: '0x10' },
+            { field: 'account.employees', op: 'between', value: [null, 5] },
+          ],
+        },
+      }),
+    ).toEqual([
+      ['LIST_VALUE_INVALID', 'where.all[0].value'],
+      ['LIST_VALUE_INVALID', 'where.all[1].value'],
+    ])
+  })
+
+  it('reads null as "no value" in =, != and in lists', async () => {
+    expect(
+      await ids(where({ field: 'account.country', op: '=', value: null })),
+    ).toEqual(['acct_c'])
+    expect(
+      await ids(where({ field: 'account.country', op: '!=', value: null })),
+    ).toEqual(['acct_a', 'acct_b'])
+    expect(
+      await ids(
+        where({ field: 'account.country', op: 'in', value: [null, 'DE'] }),
+      ),
+    ).toEqual(['acct_b', 'acct_c'])
+    expect(
+      await ids(
+        where({ field: 'account.country', op: 'not_in', value: [null, 'DE'] }),
+      ),
+    ).toEqual(['acct_a'])
+  })
+
   it('needs a signed-in person for $me', async () => {
     expect(
       await issuesOf({

@@ -15,6 +15,8 @@ export interface TimeWindow {
 
 const durationPattern = /^(\d+(?:\.\d+)?)\s*(m|h|d|w)$/
 const unitMs = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+const maxWindowDays = 36_500
+const maxWindowMs = maxWindowDays * 86_400_000
 
 export const calendarPeriods = [
   'today',
@@ -36,8 +38,10 @@ export function parseDuration(text: unknown): number | undefined {
 
   const amount = Number(match[1])
   const unit = match[2] as keyof typeof unitMs
+  const ms = amount * unitMs[unit]
 
-  return amount > 0 ? amount * unitMs[unit] : undefined
+  // Past a century a window is a typo, and past it dates stop existing.
+  return amount > 0 && ms <= maxWindowMs ? ms : undefined
 }
 
 /** Whether a `within:` value is well formed (for validation). */
@@ -47,7 +51,12 @@ export function isWindowSpec(value: unknown): boolean {
     return (calendarPeriods as readonly string[]).includes(value)
   if (value !== null && typeof value === 'object' && 'last_n_days' in value) {
     const days = (value as { last_n_days: unknown }).last_n_days
-    return typeof days === 'number' && Number.isInteger(days) && days > 0
+    return (
+      typeof days === 'number' &&
+      Number.isInteger(days) &&
+      days > 0 &&
+      days <= maxWindowDays
+    )
   }
 
   return false

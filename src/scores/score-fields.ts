@@ -6,6 +6,9 @@
  */
 import { ownProperty } from '../catalog/own-property.js'
 import { compileScore } from './compile-score.js'
+import { quadrants } from './score-definition.js'
+
+const levels = ['high', 'medium', 'low'] as const
 
 import type {
   CompileContext,
@@ -52,7 +55,19 @@ export function scoreFieldResolver(
     }
 
     const alias = joinScore(context, score, path)
-    return alias === undefined ? undefined : { sql: `${alias}.${field}`, type }
+    if (alias === undefined) return undefined
+    const allowedValues =
+      field === 'quadrant'
+        ? quadrants
+        : field.endsWith('_level')
+          ? levels
+          : undefined
+
+    return {
+      sql: `${alias}.${field}`,
+      type,
+      ...(allowedValues ? { allowedValues } : {}),
+    }
   }
 }
 
