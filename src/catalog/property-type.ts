@@ -37,10 +37,14 @@ export function coercePropertyValue(
   if (actual === null || actual === type) return { ok: true, value }
 
   if (type === 'number' && typeof value === 'string') {
+    // Lossless only: decimal notation, no leading zeros, exact integers.
     const trimmed = value.trim()
     const number = Number(trimmed)
-    if (trimmed !== '' && Number.isFinite(number))
+    const isDecimal = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(trimmed)
+    const isExact = !/^-?\d+$/.test(trimmed) || Number.isSafeInteger(number)
+    if (isDecimal && isExact && Number.isFinite(number)) {
       return { ok: true, value: number }
+    }
   }
 
   if (type === 'boolean' && typeof value === 'string') {
@@ -56,9 +60,12 @@ export function coercePropertyValue(
   // A timestamp-looking string is still a string to a string property.
   if (type === 'string' && actual === 'timestamp') return { ok: true, value }
 
-  if (type === 'timestamp' && typeof value === 'string') {
-    const parsed = Date.parse(value)
-    if (!Number.isNaN(parsed)) return { ok: true, value }
+  if (
+    type === 'timestamp' &&
+    typeof value === 'string' &&
+    isoInstant.test(value)
+  ) {
+    if (!Number.isNaN(Date.parse(value))) return { ok: true, value }
   }
 
   return { ok: false, value }

@@ -7,6 +7,10 @@ import { parseInstant } from '../../ingest/parse-instant.js'
 import type { ColumnType } from './import-mapping.js'
 
 const numberText = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/
+// Integers past 2^53 (long ids) would lose digits as numbers: they are text.
+const isExactNumberText = (text: string) =>
+  numberText.test(text) &&
+  (!/^-?\d+$/.test(text) || Number.isSafeInteger(Number(text)))
 const booleanText = /^(true|false)$/i
 const timestampText =
   /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
@@ -31,7 +35,7 @@ export function inferColumnType(values: readonly unknown[]): ColumnType {
     all(
       (v) =>
         typeof v === 'number' ||
-        (typeof v === 'string' && numberText.test(v.trim())),
+        (typeof v === 'string' && isExactNumberText(v.trim())),
     )
   ) {
     return 'number'
