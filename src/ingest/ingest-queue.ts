@@ -32,6 +32,7 @@ export class IngestQueue {
   private waitingCount = 0
   private timer: NodeJS.Timeout | undefined
   private writing: Promise<void> = Promise.resolve()
+  private isWriting = false
   private readonly onCommit: ((stored: number) => void) | undefined
 
   constructor(store: Store, options: IngestQueueOptions = {}) {
@@ -49,26 +50,38 @@ export class IngestQueue {
     return new Promise((resolve, reject) => {
       this.waiting.push({ messages, resolve, reject })
       this.waitingCount += messages.length
-      if (this.waitingCount >= this.maxMessages) this.flush()
-      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs)
+      // While a write runs, requests gather; it takes them all when done.
+      if (this.isWriting) return
+      if (this.waitingCount >= this.maxMessages) this.startWriting()
+      else this.timer ??= setTimeout(() => this.startWriting(), this.lingerMs)
     })
   }
 
   /** Waits for every submitted message to be written. */
   async drain(): Promise<void> {
-    this.flush()
+    this.startWriting()
     await this.writing
   }
 
-  private flush(): void {
+  private startWriting(): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
-    if (this.waiting.length === 0) return
+    if (this.isWriting || this.waiting.length === 0) return
 
-    const group = this.waiting
-    this.waiting = []
-    this.waitingCount = 0
-    this.writing = this.writing.then(() => this.write(group))
+    this.isWriting = true
+    this.writing = this.writeAll().finally(() => {
+      this.isWriting = false
+    })
+  }
+
+  // One commit for everything waiting, then again for what came meanwhile.
+  private async writeAll(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const group = this.waiting
+      this.waiting = []
+      this.waitingCount = 0
+      await this.write(group)
+    }
   }
 
   private async write(group: Pending[]): Promise<void> {

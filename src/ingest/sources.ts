@@ -75,6 +75,7 @@ export async function revokeSource(store: Store, name: string): Promise<void> {
     'UPDATE sources SET revoked_at = $2 WHERE source_id = $1',
     [name, new Date()],
   )
+  keyCache.delete(store)
 }
 
 /** Every source, revoked ones included. */
@@ -96,15 +97,35 @@ export async function listSources(store: Store): Promise<SourceSummary[]> {
   }))
 }
 
+// Every ingestion request checks its key: a few seconds of memory spare
+// the store that query. A key revoked by another process stops working
+// within the TTL; revoked here, at once.
+const keyCacheTtlMs = 5_000
+const keyCache = new WeakMap<
+  Store,
+  Map<string, { sourceId: string | undefined; at: number }>
+>()
+
 /** The active source a write key belongs to, if any. */
 export async function findSourceByWriteKey(
   store: Store,
   writeKey: string,
 ): Promise<string | undefined> {
+  const hash = hashWriteKey(writeKey)
+  const cache = keyCache.get(store) ?? new Map()
+  keyCache.set(store, cache)
+  const cached = cache.get(hash)
+  if (cached !== undefined && Date.now() - cached.at < keyCacheTtlMs)
+    return cached.sourceId
+
   const rows = await store.query<{ source_id: string }>(
     'SELECT source_id FROM sources WHERE write_key = $1 AND revoked_at IS NULL',
-    [hashWriteKey(writeKey)],
+    [hash],
   )
+  const sourceId = rows[0]?.source_id
+  // Unknown keys are not remembered: a key made a moment later must work.
+  if (sourceId !== undefined) cache.set(hash, { sourceId, at: Date.now() })
+  else cache.delete(hash)
 
-  return rows[0]?.source_id
+  return sourceId
 }
