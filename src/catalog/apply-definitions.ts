@@ -91,7 +91,11 @@ export async function applyDefinitions(
 
   const validScores: ScoreDefinition[] = []
   const savedScores = await readSavedScores(store)
-  const scoreOptions = await compileOptionsForStore(store, { namedMetrics })
+  // Scores see the saved ones and those earlier in this file.
+  const scoreOptions = {
+    ...(await compileOptionsForStore(store, { namedMetrics })),
+    resolveScoreField: scoreFieldResolver(savedScores),
+  }
   for (const { item, path } of scores) {
     const { definition, issues: shapeIssues } = validateScoreDefinition(item)
     issues.push(

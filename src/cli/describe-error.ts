@@ -4,6 +4,7 @@
  * user-facing message.
  */
 import { ImportError } from '../connectors/csv/import-error.js'
+import { IngestFileError } from '../ingest/ingest-error.js'
 import { SourceError } from '../ingest/sources.js'
 import { ListError } from '../lists/list-error.js'
 import { PeopleError } from '../server/people.js'
@@ -18,6 +19,7 @@ export function isUserError(error: unknown): boolean {
   if (error instanceof ListError) return true
   if (error instanceof ImportError) return true
   if (error instanceof SourceError) return true
+  if (error instanceof IngestFileError) return true
   if (error instanceof PeopleError) return true
   if (error instanceof StoreError) return userStoreCodes.has(error.code)
 

@@ -43,7 +43,7 @@ export function registerImportCommands(program: Command, context: CliContext) {
       context.out(
         `imported ${summary.files} file(s) in ${seconds}s: ${summary.lines} messages, ` +
           `${summary.stored} stored, ${summary.duplicates} duplicates, ` +
-          `${summary.rejected.length} rejected, ${summary.warnings.length} warnings`,
+          `${new Set(summary.rejected.map((issue) => `${issue.file}:${issue.line}`)).size} rejected, ${summary.warnings.length} warnings`,
       )
       for (const issue of summary.rejected.slice(0, shownIssues)) {
         context.out(
@@ -55,9 +55,12 @@ export function registerImportCommands(program: Command, context: CliContext) {
           `  warning ${warning.messageId} ${warning.code} ${warning.path}: ${warning.message}`,
         )
       }
-      if (summary.rejected.length > 0) {
+      const rejectedLines = new Set(
+        summary.rejected.map((issue) => `${issue.file}:${issue.line}`),
+      ).size
+      if (rejectedLines > 0) {
         throw new CliUserError(
-          `${summary.rejected.length} message(s) rejected; the other ${summary.stored + summary.duplicates} were stored or already present`,
+          `${rejectedLines} message(s) rejected; the other ${summary.stored + summary.duplicates} were stored or already present`,
         )
       }
     })
@@ -101,7 +104,7 @@ export function registerImportCommands(program: Command, context: CliContext) {
 
         context.out(
           `imported ${kind} from ${file}: ${summary.rows} rows, ${summary.stored} stored, ` +
-            `${summary.rejected.length} rejected` +
+            `${new Set(summary.rejected.map((issue) => issue.line)).size} rejected` +
             (kind === 'users' ? `, ${summary.memberships} memberships` : ''),
         )
         for (const issue of summary.rejected.slice(0, shownIssues)) {
@@ -109,9 +112,12 @@ export function registerImportCommands(program: Command, context: CliContext) {
             `  rejected ${issue.file}:${issue.line} ${issue.code} ${issue.message}`,
           )
         }
-        if (summary.rejected.length > 0) {
+        const rejectedRows = new Set(
+          summary.rejected.map((issue) => issue.line),
+        ).size
+        if (rejectedRows > 0) {
           throw new CliUserError(
-            `${summary.rejected.length} row(s) rejected; the other ${summary.stored} were stored`,
+            `${rejectedRows} row(s) rejected; the other ${summary.stored} were stored`,
           )
         }
       })

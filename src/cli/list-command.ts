@@ -1,5 +1,5 @@
 /** `leadlens list run LIST`: a list definition file, run at `--as-of`. */
-import { deleteDefinition } from '../catalog/definitions.js'
+import { deleteDefinition, readDefinition } from '../catalog/definitions.js'
 import {
   forgetListMembership,
   readListChanges,
@@ -36,7 +36,7 @@ export function registerListCommands(program: Command, context: CliContext) {
       const format = parseFormat(options.format)
       const asOf = parseAsOf(options.asOf)
       const limit = parseLimit(options.limit)
-      const store = await context.openStore()
+      const store = await context.openStore({ mustExist: true })
       const loaded = await loadList(store, file)
 
       const result = await runAndRecord(store, loaded, {
@@ -69,12 +69,12 @@ export function registerListCommands(program: Command, context: CliContext) {
       name: string,
       options: { since: string; format: string },
     ) {
-      const since = parseAsOf(options.since) ?? new Date(0)
-      const changes = await readListChanges(
-        await context.openStore(),
-        name,
-        since,
-      )
+      const since = parseAsOf(options.since, '--since') ?? new Date(0)
+      const store = await context.openStore({ mustExist: true })
+      if ((await readDefinition(store, 'list', name)) === undefined) {
+        throw new CliUserError(`no saved list named ${name}`)
+      }
+      const changes = await readListChanges(store, name, since)
       if (options.format === 'json') {
         context.out(JSON.stringify({ changes }, null, 2))
         return
@@ -92,7 +92,7 @@ export function registerListCommands(program: Command, context: CliContext) {
     .description('delete a saved list and its history')
     .argument('<name>')
     .action(async function runListDelete(name: string) {
-      const store = await context.openStore()
+      const store = await context.openStore({ mustExist: true })
       if (!(await deleteDefinition(store, 'list', name))) {
         throw new CliUserError(`no saved list named ${name}`)
       }
@@ -110,13 +110,16 @@ export function parseFormat(text: string): OutputFormat {
   )
 }
 
-/** Reads `--as-of`: an ISO 8601 instant with a zone. */
-export function parseAsOf(text: string | undefined): Date | undefined {
+/** Reads an instant flag (`--as-of`, `--since`): ISO 8601 with a zone. */
+export function parseAsOf(
+  text: string | undefined,
+  flag = '--as-of',
+): Date | undefined {
   if (text === undefined) return undefined
   const date = new Date(text)
   if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text) || Number.isNaN(date.getTime())) {
     throw new CliUserError(
-      `--as-of must be an ISO 8601 instant with a zone, e.g. 2025-01-01T00:00:00Z; got ${text}`,
+      `${flag} must be an ISO 8601 instant with a zone, e.g. 2025-01-01T00:00:00Z; got ${text}`,
     )
   }
 

@@ -2,6 +2,9 @@
  * The `leadlens` command: parses arguments, opens the store, runs one
  * command, maps errors to exit statuses (0 ok, 1 user error, 2 anything else).
  */
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+
 import { Command, CommanderError } from 'commander'
 
 import { defaultStorePath, openStore } from '../store/open-store.js'
@@ -22,13 +25,22 @@ import type { Store } from '../store/store.js'
 /** What every command needs: the store (opened on first use) and output. */
 export interface CliContext {
   storeLocation(): string
-  openStore(): Promise<Store>
+  /** Opens the store; `mustExist` refuses to create one (read commands). */
+  openStore(options?: { mustExist?: boolean }): Promise<Store>
   out(text: string): void
   err(text: string): void
 }
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit status. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // `leadlens ... | head` closes the pipe early: that is no error.
+  process.stdout.on(
+    'error',
+    function quietOnClosedPipe(error: NodeJS.ErrnoException) {
+      if (error.code === 'EPIPE') process.exit(0)
+      throw error
+    },
+  )
   const program = new Command()
   let store: Store | undefined
 
@@ -37,8 +49,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       program.opts<{ db?: string }>().db ??
       process.env.LEADLENS_DB ??
       defaultStorePath,
-    async openStore() {
-      store ??= await openStore(context.storeLocation())
+    async openStore(options = {}) {
+      const location = context.storeLocation()
+      if (
+        options.mustExist === true &&
+        store === undefined &&
+        !/^[a-z]+:\/\//i.test(location) &&
+        location !== ':memory:' &&
+        !existsSync(resolve(location))
+      ) {
+        throw new CliUserError(
+          `no store at ${resolve(location)}: load data first (leadlens import ...), or check --db / LEADLENS_DB`,
+        )
+      }
+      store ??= await openStore(location)
       return store
     },
     out: (text) =>

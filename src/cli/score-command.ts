@@ -38,7 +38,7 @@ export function registerScoreCommands(program: Command, context: CliContext) {
     ) {
       const format = parseFormat(options.format)
       const asOf = parseAsOf(options.asOf) ?? new Date()
-      const store = await context.openStore()
+      const store = await context.openStore({ mustExist: true })
       const { score: definition, isSaved } = await loadScore(store, name)
       const rows = await runScore(store, definition, { asOf })
       if (isSaved) {
@@ -89,7 +89,7 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       options: { asOf?: string; format: string },
     ) {
       const asOf = parseAsOf(options.asOf)
-      const store = await context.openStore()
+      const store = await context.openStore({ mustExist: true })
       const { score: definition } = await loadScore(store, name)
       const explanation = await explainScore(
         store,
@@ -99,7 +99,7 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       )
       if (explanation === undefined)
         throw new CliUserError(
-          `${entity} is not a ${definition.of === 'users' ? 'user' : 'account'} that exists at ${(asOf ?? new Date()).toISOString()}`,
+          `${entity} is not a${definition.of === 'users' ? ' user' : 'n account'} that exists at ${(asOf ?? new Date()).toISOString()}`,
         )
 
       if (options.format === 'json') {
@@ -146,10 +146,14 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       name: string,
       options: { since: string; entity?: string; format: string },
     ) {
-      const changes = await readScoreChanges(await context.openStore(), name, {
-        since: parseAsOf(options.since) ?? new Date(0),
-        ...(options.entity === undefined ? {} : { entityId: options.entity }),
-      })
+      const changes = await readScoreChanges(
+        await context.openStore({ mustExist: true }),
+        name,
+        {
+          since: parseAsOf(options.since, '--since') ?? new Date(0),
+          ...(options.entity === undefined ? {} : { entityId: options.entity }),
+        },
+      )
       if (options.format === 'json') {
         context.out(JSON.stringify({ changes }, null, 2))
         return
@@ -184,7 +188,7 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       },
     ) {
       const asOf = parseAsOf(options.asOf) as Date
-      const store = await context.openStore()
+      const store = await context.openStore({ mustExist: true })
       const { score: definition } = await loadScore(store, name)
       const result = await backtestScore(
         store,
@@ -229,8 +233,14 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       },
     ) {
       const asOf = parseAsOf(options.asOf) as Date
-      const trainAsOf = parseAsOf(options.trainAsOf)
-      const store = await context.openStore()
+      const trainAsOf = parseAsOf(options.trainAsOf, '--train-as-of')
+      const lambda = Number(options.lambda)
+      if (!Number.isFinite(lambda) || lambda < 0) {
+        throw new CliUserError(
+          `--lambda must be a number of at least 0, not ${options.lambda}`,
+        )
+      }
+      const store = await context.openStore({ mustExist: true })
       const { score: definition } = await loadScore(store, name)
       const suggestion = await suggestScore(
         store,
@@ -239,7 +249,7 @@ export function registerScoreCommands(program: Command, context: CliContext) {
         {
           asOf,
           horizon: options.horizon,
-          lambda: Number(options.lambda),
+          lambda,
           ...(trainAsOf === undefined ? {} : { trainAsOf }),
         },
       )

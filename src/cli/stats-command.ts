@@ -12,7 +12,9 @@ export function registerStatsCommand(program: Command, context: CliContext) {
     )
     .option('--format <format>', 'table or json', 'table')
     .action(async function runStats(options: { format: string }) {
-      const stats = await readStats(await context.openStore())
+      const stats = await readStats(
+        await context.openStore({ mustExist: true }),
+      )
       if (options.format === 'json') {
         context.out(JSON.stringify(stats, null, 2))
         return

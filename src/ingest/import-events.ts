@@ -3,6 +3,7 @@
  * understood) through the same pipeline as HTTP ingestion. All files of one
  * import commit together or not at all.
  */
+import { IngestFileError } from './ingest-error.js'
 import { normalizeMessage } from './normalize-message.js'
 import { readLines } from './read-lines.js'
 import { writeMessages } from './write-messages.js'
@@ -63,7 +64,7 @@ export async function importEvents(
         })
       }
 
-      for await (const { line, text } of readLines(file)) {
+      for await (const { line, text } of readFileLines(file)) {
         if (text.trim() === '') continue
         summary.lines++
 
@@ -84,10 +85,31 @@ export async function importEvents(
   return summary
 }
 
+// Reading errors (missing file, a folder, broken gzip) name the file.
+async function* readFileLines(file: string) {
+  try {
+    yield* readLines(file)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : code === 'ESPIPE'
+            ? 'cannot be read twice (pipes are not supported; save it to a file)'
+            : error instanceof Error
+              ? `cannot be read: ${error.message}`
+              : String(error)
+    throw new IngestFileError(file, reason)
+  }
+}
+
 function parseLine(text: string, sourceId: string) {
   let raw: unknown
   try {
-    raw = JSON.parse(text)
+    // A byte-order mark before the first message is not part of it.
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return {

@@ -47,3 +47,14 @@ export interface IngestWarning {
 /** Segment's limits, named in the errors that enforce them. */
 export const messageSizeLimitBytes = 32 * 1024
 export const batchSizeLimitBytes = 500 * 1024
+
+/** A file that cannot be read as messages: missing, a folder, broken gzip. */
+export class IngestFileError extends Error {
+  readonly file: string
+
+  constructor(file: string, reason: string) {
+    super(`${file}: ${reason}`)
+    this.name = 'IngestFileError'
+    this.file = file
+  }
+}

@@ -23,6 +23,19 @@ export function registerApiRoutes(
 
   app.setErrorHandler(function handleError(error, request, reply) {
     if (error instanceof ListError) return sendListError(error, reply)
+    if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({
+        code: 'INGEST_BATCH_TOO_LARGE',
+        message: 'the body is over the 500 KB batch limit',
+      })
+    }
+    const status = (error as { statusCode?: number }).statusCode
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send({
+        code: 'REQUEST_INVALID',
+        message: error instanceof Error ? error.message : 'bad request',
+      })
+    }
 
     request.log.error({ err: error }, 'request failed')
     return reply.code(500).send({

@@ -56,9 +56,11 @@ export async function readBody(
   if (bytes.length > batchSizeLimitBytes) return tooLarge()
 
   try {
+    const text = bytes.toString('utf8')
     return {
       ok: true,
-      value: JSON.parse(bytes.toString('utf8')),
+      // A byte-order mark is not part of the JSON.
+      value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text),
       bytes: bytes.length,
     }
   } catch (error) {
