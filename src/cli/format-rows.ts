@@ -4,6 +4,8 @@
  */
 import { stringify } from 'csv-stringify/sync'
 
+import { toCsvCell } from '../lists/to-csv-cell.js'
+
 import type { ListResult } from '../lists/run-list.js'
 
 export type OutputFormat = 'table' | 'csv' | 'json'
@@ -18,7 +20,7 @@ export function formatRows(result: ListResult, format: OutputFormat): string {
 
   if (format === 'csv') {
     return stringify(
-      result.rows.map((row) => result.columns.map((c) => cellText(row[c]))),
+      result.rows.map((row) => result.columns.map((c) => toCsvCell(row[c]))),
       {
         header: true,
         columns: result.columns,
@@ -27,7 +29,7 @@ export function formatRows(result: ListResult, format: OutputFormat): string {
   }
 
   const cells = result.rows.map((row) =>
-    result.columns.map((c) => cellText(row[c])),
+    result.columns.map((c) => displayCell(row[c])),
   )
   const widths = result.columns.map((column, index) =>
     Math.min(
@@ -52,7 +54,7 @@ export function formatRows(result: ListResult, format: OutputFormat): string {
   ].join('\n')
 }
 
-function cellText(value: unknown): string {
+function displayCell(value: unknown): string {
   if (value === null || value === undefined) return ''
   if (typeof value === 'object') return JSON.stringify(value)
 

@@ -2,7 +2,7 @@
  * Turns one raw Segment-spec message into a `NormalizedMessage`, or into the
  * list of issues that reject it: shape, ids, size and time.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 
 import { messageSizeLimitBytes } from './ingest-error.js'
 import { isValidTimeZone, parseInstant } from './parse-instant.js'
@@ -155,7 +155,11 @@ export function normalizeMessage(
     message: {
       sourceId: envelope.sourceId,
       type,
-      messageId: readMessageId(message) ?? contentMessageId(message),
+      messageId:
+        readMessageId(message) ??
+        (time.original === null
+          ? randomMessageId()
+          : contentMessageId(message)),
       userId,
       anonymousId,
       event,
@@ -270,6 +274,11 @@ function readMessageId(message: JsonObject): string | null {
 
 // Without a messageId, the content itself is the id, so an identical resend
 // is still a duplicate.
+// Without a messageId or a timestamp, two identical calls are two events.
+function randomMessageId(): string {
+  return `generated-${randomUUID()}`
+}
+
 function contentMessageId(message: JsonObject): string {
   const hash = createHash('sha256').update(JSON.stringify(message))
 

@@ -405,8 +405,11 @@ async function upsertAccounts(
     account.traits = composeMergePatch(account.traits, message.properties)
     const name = message.properties.name
     if (typeof name === 'string') account.name = name
-    const domain = message.properties.domain ?? message.properties.website
-    if (typeof domain === 'string') account.domain = registrableDomain(domain)
+    // The first of domain and website that is text names the account's domain.
+    const domain = [message.properties.domain, message.properties.website].find(
+      (value): value is string => typeof value === 'string' && value !== '',
+    )
+    if (domain !== undefined) account.domain = registrableDomain(domain)
     accounts.set(message.groupId, account)
 
     addMembership(

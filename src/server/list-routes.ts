@@ -14,6 +14,7 @@ import {
   saveDefinition,
 } from '../catalog/definitions.js'
 import { ListError } from '../lists/list-error.js'
+import { toCsvCell } from '../lists/to-csv-cell.js'
 import { forgetListMembership } from '../lists/list-membership.js'
 import { parseListDefinition } from '../lists/read-list-definition.js'
 import { compileListForStore, runList } from '../lists/run-list.js'
@@ -171,7 +172,7 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
         for await (const rows of store.stream(compiled.sql, compiled.params)) {
           yield stringify(
             rows.map((row) =>
-              compiled.columns.map((column) => csvCell(row[column])),
+              compiled.columns.map((column) => toCsvCell(row[column])),
             ),
           )
         }
@@ -271,10 +272,4 @@ function readCursor(text: string): Cursor {
       message: 'not a cursor this API gave out',
     },
   ])
-}
-
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return ''
-  if (typeof value === 'object') return JSON.stringify(value)
-  return String(value)
 }

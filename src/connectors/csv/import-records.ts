@@ -126,13 +126,13 @@ function planColumns(
       ownProperty(mapping.types, source) ??
       ownProperty(mapping.types, field) ??
       coreType ??
-      inferColumnType(records.map((r) => r.values[source]))
+      inferColumnType(records.map((r) => ownProperty(r.values, source)))
 
     if (
       type === 'timestamp' &&
       mapping.timestamps.zone === undefined &&
       records.some((r) => {
-        const value = r.values[source]
+        const value = ownProperty(r.values, source)
         return typeof value === 'string' && value !== '' && !hasZone(value)
       })
     ) {
@@ -175,7 +175,7 @@ function prepareRow(
     return undefined
   }
 
-  const idValue = record.values[mapping.id]
+  const idValue = ownProperty(record.values, mapping.id)
   if (isEmptyValue(idValue) || typeof idValue === 'object') {
     rejected.push({
       file,
@@ -194,7 +194,7 @@ function prepareRow(
   }
   let isValid = true
   for (const column of plan) {
-    const raw = record.values[column.source]
+    const raw = ownProperty(record.values, column.source)
     if (!column.isCore && raw !== null && typeof raw === 'object') {
       row.bag[column.field] = raw
       continue

@@ -2,8 +2,6 @@
  * Reads the rows of a CSV file (with a header) or a JSON array of objects,
  * each with its line (CSV) or position (JSON) for error messages.
  */
-import { readFile } from 'node:fs/promises'
-
 import { parse as parseCsv } from 'csv-parse'
 
 import { emptyRecord } from '../../catalog/own-property.js'
@@ -81,8 +79,11 @@ async function readCsvRecords(path: string): Promise<SourceRecord[]> {
 async function readJsonRecords(path: string): Promise<SourceRecord[]> {
   let value: unknown
   try {
-    const text = await readFile(path, 'utf8')
-    value = JSON.parse(text)
+    const chunks: Buffer[] = []
+    for await (const chunk of await openTextStream(path))
+      chunks.push(Buffer.from(chunk))
+    const text = Buffer.concat(chunks).toString('utf8')
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)
   } catch (error) {
     throw new ImportError(
       'IMPORT_FILE_UNREADABLE',
@@ -99,13 +100,14 @@ async function readJsonRecords(path: string): Promise<SourceRecord[]> {
     )
   }
 
-  return value.map((item, index) => {
+  // An item that is not an object is one bad row, not a bad file.
+  return value.map((item, index): SourceRecord => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      throw new ImportError(
-        'IMPORT_FORMAT_UNKNOWN',
-        path,
-        `item ${index + 1} is not an object`,
-      )
+      return {
+        line: index + 1,
+        values: emptyRecord(),
+        malformed: 'not an object',
+      }
     }
 
     return { line: index + 1, values: item as Record<string, unknown> }

@@ -3,6 +3,7 @@
  * plans and products), subscriptions with their monthly recurring revenue,
  * and invoices. Amounts become currency units (Stripe sends cents).
  */
+import { ownProperty } from '../../catalog/own-property.js'
 import type { StripeObject } from './read-stripe-objects.js'
 
 type Json = Record<string, unknown>
@@ -89,9 +90,10 @@ export function monthlyAmount(
   count: number,
 ): number {
   const perMonth =
-    { day: 365 / 12, week: 52 / 12, month: 1, year: 1 / 12 }[
-      interval ?? 'month'
-    ] ?? 1
+    ownProperty(
+      { day: 365 / 12, week: 52 / 12, month: 1, year: 1 / 12 },
+      interval ?? 'month',
+    ) ?? 1
   return (amount * perMonth) / Math.max(1, count)
 }
 
