@@ -9,155 +9,43 @@
  * (first request answered 503, the rest forwarded byte for byte) shows that a
  * client's retry stores nothing twice.
  */
-import { execFile, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 
 import { DuckDBInstance } from '@duckdb/node-api'
 import RudderAnalytics from '@rudderstack/rudder-sdk-node'
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node'
+import {
+  assertBuilt,
+  killAllServes,
+  runCli,
+  startServe,
+  stopServe,
+} from './support/leadlens-cli.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { ChildProcess } from 'node:child_process'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url))
 const clientTimeout = 60_000
 
 let workDir = ''
-const children = new Set<ChildProcess>()
 
 beforeAll(async () => {
-  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
-    throw new Error(
-      'dist/ is missing: build first (npx tsc -p tsconfig.build.json)',
-    )
-  }
+  assertBuilt()
   workDir = await mkdtemp(join(tmpdir(), 'leadlens-clients-'))
 })
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL')
-  await Promise.all([...children].map((child) => waitForExit(child, 10_000)))
+  await killAllServes()
   if (workDir !== '') await rm(workDir, { recursive: true, force: true })
 })
 
 // ---------------------------------------------------------------------------
 // The real CLI and server
 // ---------------------------------------------------------------------------
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs `node bin/leadlens.js ...args` from the repository root. */
-function runCli(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/leadlens.js', ...args],
-      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== 'number') {
-          reject(error)
-          return
-        }
-
-        resolve({
-          code: error === null ? 0 : Number(error.code),
-          stdout,
-          stderr,
-        })
-      },
-    )
-  })
-}
-
-interface RunningServe {
-  child: ChildProcess
-  port: number
-  stderr(): string
-}
-
-/** Resolves with the exit code (or signal name) of `child`, at most after `ms`. */
-function waitForExit(
-  child: ChildProcess,
-  ms: number,
-): Promise<number | string | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
-  if (child.signalCode !== null) return Promise.resolve(child.signalCode)
-
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), ms)
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve(code ?? signal)
-    })
-  })
-}
-
-/** Starts `leadlens serve --port 0` on `db` and waits for its banner. */
-async function startServe(db: string, log: string): Promise<RunningServe> {
-  const logFile = await open(log, 'a')
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/leadlens.js',
-      '--db',
-      db,
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', logFile.fd, 'pipe'] },
-  )
-  children.add(child)
-  child.once('exit', () => {
-    children.delete(child)
-    void logFile.close()
-  })
-
-  let stderr = ''
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`serve printed no banner in 30 s:\n${stderr}`))
-    }, 30_000)
-    child.stderr?.setEncoding('utf8')
-    child.stderr?.on('data', (chunk: string) => {
-      stderr += chunk
-      const match = /^Leadlens is serving http:\/\/127\.0\.0\.1:(\d+)$/m.exec(
-        stderr,
-      )
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer)
-        resolve(Number(match[1]))
-      }
-    })
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`serve exited (${code ?? signal}) early:\n${stderr}`))
-    })
-  })
-
-  return { child, port, stderr: () => stderr }
-}
-
-/** Stops `serve` with SIGTERM and expects a clean exit. */
-async function stopServe(serve: RunningServe): Promise<void> {
-  serve.child.kill('SIGTERM')
-  const exit = await waitForExit(serve.child, 30_000)
-  if (exit === null) serve.child.kill('SIGKILL')
-  expect(exit, serve.stderr()).toBe(0)
-}
 
 /** A fresh store with one source, `web`; returns its path and write key. */
 async function freshStore(

@@ -5,7 +5,6 @@
  * JavaScript, straight from the source files. The oracle imports nothing
  * from Leadlens: it re-reads DESIGN.md's semantics, not the product's code.
  */
-import { execFile } from 'node:child_process'
 import { createReadStream, existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,7 +16,10 @@ import { createGunzip } from 'node:zlib'
 import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url))
+import { repoRoot, runCli } from './support/leadlens-cli.js'
+
+import type { CliResult } from './support/leadlens-cli.js'
+
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
 const hasSharedData = existsSync(sharedData)
 if (!hasSharedData) {
@@ -55,35 +57,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 // Running the real CLI
 // ---------------------------------------------------------------------------
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs `node bin/leadlens.js ...args` from the repository root. */
-function runCli(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/leadlens.js', ...args],
-      { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== 'number') {
-          reject(error)
-          return
-        }
-
-        resolve({
-          code: error === null ? 0 : Number(error.code),
-          stdout,
-          stderr,
-        })
-      },
-    )
-  })
-}
 
 /** What `leadlens stats --format json` prints. */
 interface StatsJson {

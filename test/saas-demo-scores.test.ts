@@ -7,7 +7,6 @@
  * oracle imports nothing from Leadlens; its AUC is a pairwise count, a
  * different method from the product's.
  */
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,9 +15,12 @@ import { fileURLToPath } from 'node:url'
 
 import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { repoRoot, runCli } from './support/leadlens-cli.js'
+
+import type { CliResult } from './support/leadlens-cli.js'
 import { parse as parseYaml } from 'yaml'
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url))
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
 const hasSharedData = existsSync(sharedData)
 if (!hasSharedData) {
@@ -42,35 +44,6 @@ const horizonMs = 180 * dayMs
 // ---------------------------------------------------------------------------
 // Running the real CLI
 // ---------------------------------------------------------------------------
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs `node bin/leadlens.js ...args` from the repository root. */
-function runCli(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/leadlens.js', ...args],
-      { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== 'number') {
-          reject(error)
-          return
-        }
-
-        resolve({
-          code: error === null ? 0 : Number(error.code),
-          stdout,
-          stderr,
-        })
-      },
-    )
-  })
-}
 
 /** The JSON a successful command printed; fails the test otherwise. */
 function outputOf<T>(result: CliResult): T {

@@ -8,7 +8,6 @@
  * oracle imports nothing from Leadlens: it follows DESIGN.md sections 4 and
  * 5, not the product's code.
  */
-import { execFile } from 'node:child_process'
 import { createReadStream, existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -19,7 +18,10 @@ import { createGunzip } from 'node:zlib'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const repoRoot = fileURLToPath(new URL('../', import.meta.url))
+import { repoRoot, runCli } from './support/leadlens-cli.js'
+
+import type { CliResult } from './support/leadlens-cli.js'
+
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
 const hasSharedData = existsSync(sharedData)
 if (!hasSharedData) {
@@ -73,35 +75,6 @@ const robotWindowMs = 12 * hourMs
 // ---------------------------------------------------------------------------
 // Running the real CLI
 // ---------------------------------------------------------------------------
-
-interface CliResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs `node bin/leadlens.js ...args` from the repository root. */
-function runCli(args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/leadlens.js', ...args],
-      { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== 'number') {
-          reject(error)
-          return
-        }
-
-        resolve({
-          code: error === null ? 0 : Number(error.code),
-          stdout,
-          stderr,
-        })
-      },
-    )
-  })
-}
 
 type ListRow = Record<string, unknown>
 
