@@ -37,6 +37,8 @@ export interface CompileOptions {
   limit?: number
   /** Rows to skip, for paging. */
   offset?: number
+  /** Leaves out the total count (a window over every row), for streaming. */
+  withoutTotal?: boolean
   /** Resolves score fields; without it, score.* fields are unknown. */
   resolveScoreField?: ScoreFieldResolver
   /**

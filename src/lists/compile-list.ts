@@ -83,8 +83,11 @@ export function compileList(
 
   const limit = options.limit ?? definition.limit
   const sql = [
-    `SELECT ${entity.id} AS ${quoteIdentifier(entityIdColumn)}, ${columns.select.join(', ')},`,
-    `  count(*) OVER () AS ${quoteIdentifier(totalColumn)}`,
+    `SELECT ${entity.id} AS ${quoteIdentifier(entityIdColumn)}, ${columns.select.join(', ')}`,
+    // The total of all matches, for pages; an export streams without it.
+    options.withoutTotal === true
+      ? ''
+      : `  , count(*) OVER () AS ${quoteIdentifier(totalColumn)}`,
     `FROM ${entity.table}`,
     ...joins,
     `WHERE ${existsAt(entity, context.asOf)}`,

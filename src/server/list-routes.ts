@@ -13,11 +13,16 @@ import {
   readDefinition,
   saveDefinition,
 } from '../catalog/definitions.js'
+import { compileList } from '../lists/compile-list.js'
 import { ListError } from '../lists/list-error.js'
 import { toCsvCell } from '../lists/to-csv-cell.js'
 import { forgetListMembership } from '../lists/list-membership.js'
 import { parseListDefinition } from '../lists/read-list-definition.js'
-import { compileListForStore, runList } from '../lists/run-list.js'
+import {
+  compileListForStore,
+  compileOptionsForStore,
+  runList,
+} from '../lists/run-list.js'
 import { runAndRecord } from '../lists/saved-lists.js'
 import { requireEditor, viewerScope } from './permissions.js'
 import { readInstant, readJson } from './read-request.js'
@@ -163,9 +168,12 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
       if (saved === undefined) return notFound(reply, name)
 
       const definition = parseListDefinition(saved.definition, name)
-      const compiled = await compileListForStore(store, definition, {
-        asOf: readInstant(query.asOf),
-        ...viewerScope(request),
+      const compiled = compileList(definition, {
+        ...(await compileOptionsForStore(store, {
+          asOf: readInstant(query.asOf),
+          ...viewerScope(request),
+        })),
+        withoutTotal: true,
       })
       const chunks = async function* csvChunks() {
         yield stringify([compiled.columns])

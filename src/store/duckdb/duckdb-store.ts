@@ -38,6 +38,11 @@ export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
   }
 
   const connection = await instance.connect()
+  // DuckDB would take 80% of the machine; big sorts spill to disk instead.
+  const memoryLimit = process.env.LEADLENS_DUCKDB_MEMORY ?? '3GB'
+  await connection.run(
+    `SET memory_limit = '${memoryLimit.replace(/[^0-9A-Za-z.]/g, '')}'`,
+  )
   const reader = await instance.connect()
   await connection.run("SET TimeZone = 'UTC'")
   await reader.run("SET TimeZone = 'UTC'")
