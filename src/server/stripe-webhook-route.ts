@@ -49,8 +49,8 @@ export function registerStripeWebhookRoute(
       })
     }
 
-    const { objects } = findStripeObjects(event)
-    const summary = await applyStripeObjects(store, objects)
+    const { objects, eventTimes } = findStripeObjects(event)
+    const summary = await applyStripeObjects(store, objects, eventTimes)
     if (objects.length > 0) refresher.trigger('ingest')
     request.log.info(
       { eventId: event.id, type: event.type, ...summary },

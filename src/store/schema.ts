@@ -235,6 +235,7 @@ export const migrations: Migration[] = [
         user_id VARCHAR,
         metadata JSON NOT NULL DEFAULT '{}',
         created_at TIMESTAMPTZ,
+        stripe_event_at TIMESTAMPTZ,
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       `CREATE TABLE billing_prices (
@@ -246,9 +247,12 @@ export const migrations: Migration[] = [
         currency VARCHAR,
         billing_interval VARCHAR,
         interval_count INTEGER,
+        stripe_event_at TIMESTAMPTZ,
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       // mrr: monthly recurring revenue in currency units (not cents).
+      // stripe_event_at: when Stripe emitted the event that set this state,
+      // so an older event arriving late does not overwrite a newer one.
       `CREATE TABLE billing_subscriptions (
         subscription_id VARCHAR PRIMARY KEY,
         customer_id VARCHAR,
@@ -262,6 +266,7 @@ export const migrations: Migration[] = [
         current_period_end TIMESTAMPTZ,
         canceled_at TIMESTAMPTZ,
         created_at TIMESTAMPTZ,
+        stripe_event_at TIMESTAMPTZ,
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       `CREATE TABLE billing_invoices (
@@ -274,6 +279,7 @@ export const migrations: Migration[] = [
         currency VARCHAR,
         paid_at TIMESTAMPTZ,
         created_at TIMESTAMPTZ,
+        stripe_event_at TIMESTAMPTZ,
         updated_at TIMESTAMPTZ NOT NULL
       )`,
     ],

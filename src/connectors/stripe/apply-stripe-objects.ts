@@ -35,8 +35,14 @@ const metadataUserKeys = ['user_id', 'leadlens_user_id', 'userId']
 /** Upserts the objects (later ones win) and links customers. */
 export async function applyStripeObjects(
   store: Store,
-  objects: readonly StripeObject[],
+  unordered: readonly StripeObject[],
+  eventTimes: ReadonlyMap<StripeObject, Date> = new Map(),
 ): Promise<StripeApplySummary> {
+  // Oldest event first, so within a batch the newest state is applied last.
+  const eventAt = (object: StripeObject) => eventTimes.get(object) ?? null
+  const objects = [...unordered].sort(
+    (a, b) => (eventAt(a)?.getTime() ?? 0) - (eventAt(b)?.getTime() ?? 0),
+  )
   const byKind = (kind: string) =>
     objects.filter((object) => object.object === kind)
   const productNames = new Map(
@@ -46,6 +52,12 @@ export async function applyStripeObjects(
     ]),
   )
   const now = new Date()
+
+  const eventAtById = new Map(
+    objects.map((o) => [`${o.object}:${o.id}`, eventAt(o)]),
+  )
+  const eventAtOf = (kind: string, id: string) =>
+    eventAtById.get(`${kind}:${id}`) ?? null
 
   return store.transaction(async () => {
     const prices = await readPrices(store)
@@ -73,6 +85,7 @@ export async function applyStripeObjects(
         currency: 'VARCHAR',
         billing_interval: 'VARCHAR',
         interval_count: 'DOUBLE',
+        stripe_event_at: 'TIMESTAMPTZ',
         updated_at: 'TIMESTAMPTZ',
       },
       dedupe(newPrices, (p) => p.priceId).map((p) => [
@@ -84,6 +97,7 @@ export async function applyStripeObjects(
         p.currency,
         p.interval,
         p.intervalCount,
+        eventAtOf('price', p.priceId) ?? eventAtOf('plan', p.priceId),
         now,
       ]),
     )
@@ -105,6 +119,7 @@ export async function applyStripeObjects(
         user_id: 'VARCHAR',
         metadata: 'VARCHAR',
         created_at: 'TIMESTAMPTZ',
+        stripe_event_at: 'TIMESTAMPTZ',
         updated_at: 'TIMESTAMPTZ',
       },
       customers.map((c) => [
@@ -115,6 +130,7 @@ export async function applyStripeObjects(
         links.get(c.customerId)?.userId ?? null,
         JSON.stringify(c.metadata),
         c.createdAt,
+        eventAtOf('customer', c.customerId),
         now,
       ]),
     )
@@ -140,6 +156,7 @@ export async function applyStripeObjects(
         current_period_end: 'TIMESTAMPTZ',
         canceled_at: 'TIMESTAMPTZ',
         created_at: 'TIMESTAMPTZ',
+        stripe_event_at: 'TIMESTAMPTZ',
         updated_at: 'TIMESTAMPTZ',
       },
       subscriptions.map((s) => [
@@ -155,6 +172,7 @@ export async function applyStripeObjects(
         s.currentPeriodEnd,
         s.canceledAt,
         s.createdAt,
+        eventAtOf('subscription', s.subscriptionId),
         now,
       ]),
     )
@@ -177,6 +195,7 @@ export async function applyStripeObjects(
         currency: 'VARCHAR',
         paid_at: 'TIMESTAMPTZ',
         created_at: 'TIMESTAMPTZ',
+        stripe_event_at: 'TIMESTAMPTZ',
         updated_at: 'TIMESTAMPTZ',
       },
       invoices.map((i) => [
@@ -189,6 +208,7 @@ export async function applyStripeObjects(
         i.currency,
         i.paidAt,
         i.createdAt,
+        eventAtOf('invoice', i.invoiceId),
         now,
       ]),
     )
@@ -305,8 +325,11 @@ async function upsert(
     .filter((name) => name !== key)
     .map((name) => `${name} = coalesce(excluded.${name}, ${table}.${name})`)
     .join(', ')
+  // A state from an older Stripe event than the stored one is not applied.
   await store.execute(
     `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.join(', ')} FROM temp.staged_${table}
-     ON CONFLICT (${key}) DO UPDATE SET ${updates}`,
+     ON CONFLICT (${key}) DO UPDATE SET ${updates}
+     WHERE excluded.stripe_event_at IS NULL OR ${table}.stripe_event_at IS NULL
+       OR excluded.stripe_event_at >= ${table}.stripe_event_at`,
   )
 }

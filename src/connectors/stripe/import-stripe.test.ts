@@ -204,6 +204,25 @@ describe('importStripe', () => {
     ).toEqual([{ status: 'canceled', canceled_at: '2024-03-02T00:00:00.000Z' }])
   })
 
+  it('keeps the newer state when an older event arrives later', async () => {
+    await importObjects([...objects.prices, ...objects.customers])
+    const event = (created: number, status: string) => ({
+      id: `evt_${created}`,
+      object: 'event',
+      type: 'customer.subscription.updated',
+      created,
+      data: { object: { ...objects.subscriptions[0], status } },
+    })
+    await importObjects(event(1_700_000_200, 'canceled'))
+    await importObjects(event(1_700_000_100, 'active'))
+
+    expect(
+      await temp.store.query(
+        "SELECT status FROM billing_subscriptions WHERE subscription_id = 'sub_a'",
+      ),
+    ).toEqual([{ status: 'canceled' }])
+  })
+
   it('refuses a file that is not JSON or holds no Stripe object, storing nothing', async () => {
     const notJson = join(directory, 'bad.json')
     await writeFile(notJson, '{ "id": ')

@@ -18,6 +18,7 @@ export async function importStripe(
   files: readonly string[],
 ): Promise<StripeApplySummary & { skipped: number }> {
   const objects: StripeObject[] = []
+  const eventTimes = new Map<StripeObject, Date>()
   let skipped = 0
   for (const file of files) {
     let value: unknown
@@ -39,8 +40,9 @@ export async function importStripe(
       )
     }
     objects.push(...found.objects)
+    for (const [object, at] of found.eventTimes) eventTimes.set(object, at)
     skipped += found.skipped
   }
 
-  return { ...(await applyStripeObjects(store, objects)), skipped }
+  return { ...(await applyStripeObjects(store, objects, eventTimes)), skipped }
 }

@@ -21,9 +21,13 @@ const kinds = new Set([
 export function findStripeObjects(value: unknown): {
   objects: StripeObject[]
   skipped: number
+  /** When the event that carried an object was emitted, where known. */
+  eventTimes: Map<StripeObject, Date>
 } {
   const objects: StripeObject[] = []
+  const eventTimes = new Map<StripeObject, Date>()
   let skipped = 0
+  let eventTime: Date | undefined
 
   const visit = (item: unknown, depth: number): void => {
     if (depth > 3 || item === null || typeof item !== 'object') return
@@ -35,7 +39,14 @@ export function findStripeObjects(value: unknown): {
     const record = item as Record<string, unknown>
     if (record.object === 'event') {
       const data = record.data as { object?: unknown } | undefined
+      eventTime =
+        typeof record.created === 'number' &&
+        record.created > 0 &&
+        record.created < 1e11
+          ? new Date(record.created * 1000)
+          : undefined
       visit(data?.object, depth + 1)
+      eventTime = undefined
       return
     }
     if (record.object === 'list' && Array.isArray(record.data)) {
@@ -43,8 +54,11 @@ export function findStripeObjects(value: unknown): {
       return
     }
     if (typeof record.object === 'string' && typeof record.id === 'string') {
-      if (kinds.has(record.object)) objects.push(record as StripeObject)
-      else skipped++
+      if (kinds.has(record.object)) {
+        objects.push(record as StripeObject)
+        if (eventTime !== undefined)
+          eventTimes.set(record as StripeObject, eventTime)
+      } else skipped++
       return
     }
     // An object keyed by type, as Stripe's own fixtures are.
@@ -52,5 +66,5 @@ export function findStripeObjects(value: unknown): {
   }
   visit(value, 0)
 
-  return { objects, skipped }
+  return { objects, skipped, eventTimes }
 }
