@@ -3,7 +3,7 @@ import { applyDefinitionsFile } from '../catalog/apply-definitions.js'
 import { refreshSavedScores } from '../scores/refresh-scores.js'
 
 import type { Command } from 'commander'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 export function registerApplyCommand(program: Command, context: CliContext) {
   program

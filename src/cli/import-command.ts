@@ -13,7 +13,7 @@ import { CliUserError } from './cli-error.js'
 
 import type { Command } from 'commander'
 import type { Store } from '../store/store.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 const shownIssues = 50
 

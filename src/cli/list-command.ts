@@ -6,11 +6,11 @@ import {
 } from '../lists/list-membership.js'
 import { loadList, runAndRecord } from '../lists/saved-lists.js'
 import { CliUserError } from './cli-error.js'
-import { formatRows, outputFormats } from './format-rows.js'
+import { formatRows } from './format-rows.js'
+import { parseAsOf, parseFormat } from './parse-options.js'
 
 import type { Command } from 'commander'
-import type { OutputFormat } from './format-rows.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 interface RunOptions {
   as?: string
@@ -99,31 +99,6 @@ export function registerListCommands(program: Command, context: CliContext) {
       await forgetListMembership(store, name)
       context.out(`list ${name} deleted`)
     })
-}
-
-/** Reads `--format`. */
-export function parseFormat(text: string): OutputFormat {
-  if ((outputFormats as readonly string[]).includes(text))
-    return text as OutputFormat
-  throw new CliUserError(
-    `--format must be one of ${outputFormats.join(', ')}, not ${text}`,
-  )
-}
-
-/** Reads an instant flag (`--as-of`, `--since`): ISO 8601 with a zone. */
-export function parseAsOf(
-  text: string | undefined,
-  flag = '--as-of',
-): Date | undefined {
-  if (text === undefined) return undefined
-  const date = new Date(text)
-  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text) || Number.isNaN(date.getTime())) {
-    throw new CliUserError(
-      `${flag} must be an ISO 8601 instant with a zone, e.g. 2025-01-01T00:00:00Z; got ${text}`,
-    )
-  }
-
-  return date
 }
 
 function parseLimit(text: string | undefined): number | undefined {

@@ -21,15 +21,7 @@ import { registerSourcesCommand } from './sources-command.js'
 import { registerStatsCommand } from './stats-command.js'
 
 import type { Store } from '../store/store.js'
-
-/** What every command needs: the store (opened on first use) and output. */
-export interface CliContext {
-  storeLocation(): string
-  /** Opens the store; `mustExist` refuses to create one (read commands). */
-  openStore(options?: { mustExist?: boolean }): Promise<Store>
-  out(text: string): void
-  err(text: string): void
-}
+import type { CliContext } from './cli-context.js'
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit status. */
 export async function runCli(argv: readonly string[]): Promise<number> {

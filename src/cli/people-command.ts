@@ -2,7 +2,7 @@
 import { addPerson } from '../server/people.js'
 
 import type { Command } from 'commander'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 export function registerPeopleCommand(program: Command, context: CliContext) {
   program

@@ -10,11 +10,11 @@ import { readScoreChanges, recordScores } from '../scores/score-history.js'
 import { suggestScore } from '../scores/suggest-score.js'
 import { CliUserError } from './cli-error.js'
 import { formatRows } from './format-rows.js'
-import { parseAsOf, parseFormat } from './list-command.js'
+import { parseAsOf, parseFormat } from './parse-options.js'
 
 import type { Command } from 'commander'
 import type { BacktestResult, GroupResult } from '../scores/backtest-score.js'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`
 

@@ -3,7 +3,7 @@ import { addSource, listSources } from '../ingest/sources.js'
 import { startServer } from '../server/start-server.js'
 
 import type { Command } from 'commander'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 export function registerServeCommand(program: Command, context: CliContext) {
   program

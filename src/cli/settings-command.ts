@@ -8,7 +8,7 @@ import {
 import { CliUserError } from './cli-error.js'
 
 import type { Command } from 'commander'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 const keys = settingKeys
 

@@ -2,7 +2,7 @@
 import { addSource, listSources, revokeSource } from '../ingest/sources.js'
 
 import type { Command } from 'commander'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 export function registerSourcesCommand(program: Command, context: CliContext) {
   const sources = program

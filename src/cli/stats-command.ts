@@ -2,7 +2,7 @@
 import { readStats } from '../store/read-stats.js'
 
 import type { Command } from 'commander'
-import type { CliContext } from './main.js'
+import type { CliContext } from './cli-context.js'
 
 export function registerStatsCommand(program: Command, context: CliContext) {
   program

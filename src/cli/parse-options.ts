@@ -1,0 +1,30 @@
+/** Reading the flags several commands share: --format, --as-of, --since. */
+import { CliUserError } from './cli-error.js'
+import { outputFormats } from './format-rows.js'
+
+import type { OutputFormat } from './format-rows.js'
+
+/** Reads `--format`. */
+export function parseFormat(text: string): OutputFormat {
+  if ((outputFormats as readonly string[]).includes(text))
+    return text as OutputFormat
+  throw new CliUserError(
+    `--format must be one of ${outputFormats.join(', ')}, not ${text}`,
+  )
+}
+
+/** Reads an instant flag (`--as-of`, `--since`): ISO 8601 with a zone. */
+export function parseAsOf(
+  text: string | undefined,
+  flag = '--as-of',
+): Date | undefined {
+  if (text === undefined) return undefined
+  const date = new Date(text)
+  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text) || Number.isNaN(date.getTime())) {
+    throw new CliUserError(
+      `${flag} must be an ISO 8601 instant with a zone, e.g. 2025-01-01T00:00:00Z; got ${text}`,
+    )
+  }
+
+  return date
+}
