@@ -12,6 +12,8 @@ describe('coercePropertyValue', () => {
     expect(coercePropertyValue('0x1F', 'number').ok).toBe(false)
     expect(coercePropertyValue('007', 'number').ok).toBe(false)
     expect(coercePropertyValue('12345678901234567890', 'number').ok).toBe(false)
+    expect(coercePropertyValue('1e3', 'number').ok).toBe(false)
+    expect(coercePropertyValue(' 8', 'number').ok).toBe(false)
   })
 
   it('accepts only ISO instants with a zone for a timestamp', () => {

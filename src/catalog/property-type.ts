@@ -37,11 +37,11 @@ export function coercePropertyValue(
   if (actual === null || actual === type) return { ok: true, value }
 
   if (type === 'number' && typeof value === 'string') {
-    // Lossless only: decimal notation, no leading zeros, exact integers.
-    const trimmed = value.trim()
-    const number = Number(trimmed)
-    const isDecimal = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(trimmed)
-    const isExact = !/^-?\d+$/.test(trimmed) || Number.isSafeInteger(number)
+    // Lossless only: plain decimal (no exponent, spaces or leading zeros)
+    // and exact integers.
+    const number = Number(value)
+    const isDecimal = /^-?(0|[1-9]\d*)(\.\d+)?$/.test(value)
+    const isExact = !/^-?\d+$/.test(value) || Number.isSafeInteger(number)
     if (isDecimal && isExact && Number.isFinite(number)) {
       return { ok: true, value: number }
     }

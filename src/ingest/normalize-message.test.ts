@@ -262,4 +262,25 @@ describe('normalizeMessage: replays and edge cases', () => {
         'context.timezone "local" is not an IANA time zone',
       )
   })
+
+  it('does not correct a replayed Segment message twice: its timestamp is already corrected', () => {
+    const result = normalizeMessage(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        originalTimestamp: '2024-01-01T02:00:00Z',
+        timestamp: '2024-01-01T01:00:00Z',
+        sentAt: '2024-01-01T02:00:01Z',
+        receivedAt: '2024-01-01T01:00:01Z',
+      },
+      envelope('2030-06-01T00:00:00Z', { isReplay: true }),
+    )
+    expect(result.ok && result.message.timestamp.toISOString()).toBe(
+      '2024-01-01T01:00:00.000Z',
+    )
+    expect(result.ok && result.message.originalTimestamp).toBe(
+      '2024-01-01T02:00:00Z',
+    )
+  })
 })

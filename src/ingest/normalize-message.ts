@@ -62,6 +62,24 @@ export interface MessageEnvelope {
   isReplay?: boolean
 }
 
+/** Objects and arrays nest at most this deep in a message. */
+export const maxNestingDepth = 64
+
+// Iterative, so no input can overflow the stack; stops past `limit`.
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop() as [unknown, number]
+    if (item === null || typeof item !== 'object') continue
+    deepest = Math.max(deepest, depth + 1)
+    if (deepest > limit) return deepest
+    for (const inner of Object.values(item)) stack.push([inner, depth + 1])
+  }
+
+  return deepest
+}
+
 /** A clock skew beyond this is corrected; below it is network delay. */
 export const clockSkewThresholdMs = 2 * 60 * 1000
 
@@ -81,6 +99,15 @@ export function normalizeMessage(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     reject('INGEST_NOT_AN_OBJECT', '', 'a message must be a JSON object')
 
+    return { ok: false, issues }
+  }
+
+  if (nestingDepth(raw, maxNestingDepth) > maxNestingDepth) {
+    reject(
+      'INGEST_FIELD_INVALID',
+      '',
+      `the message nests deeper than ${maxNestingDepth} levels`,
+    )
     return { ok: false, issues }
   }
 
@@ -305,6 +332,7 @@ function readTime(
       ? declaredZone
       : undefined
   const rawTimestamp = message.timestamp ?? message.originalTimestamp
+  const rawOriginal = message.originalTimestamp ?? message.timestamp
   const rawSentAt = message.sentAt ?? envelope.batchSentAt
   const notes: string[] = []
   const zoneHelp =
@@ -313,8 +341,17 @@ function readTime(
       : undefined
 
   // A replayed message was received when it says; receipt now means nothing.
+  // Stored Segment messages carry originalTimestamp beside a timestamp that
+  // Segment already corrected: correcting again would move it twice.
   let receivedAt = envelope.receivedAt
   let canCorrectSkew = true
+  if (
+    envelope.isReplay &&
+    message.originalTimestamp !== undefined &&
+    message.timestamp !== undefined
+  ) {
+    canCorrectSkew = false
+  }
   if (envelope.isReplay) {
     const own =
       message.receivedAt === undefined
@@ -377,9 +414,9 @@ function readTime(
   return {
     timestamp: new Date(corrected),
     original:
-      rawTimestamp === undefined || rawTimestamp === null
+      rawOriginal === undefined || rawOriginal === null
         ? null
-        : String(rawTimestamp),
+        : String(rawOriginal),
     sentAt,
     receivedAt,
     notes,

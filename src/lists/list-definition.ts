@@ -377,12 +377,23 @@ function validateOperand(
     case 'within':
       if (!isWindowSpec(value)) {
         fail(
-          'within takes a duration (30d, 12h, 2w, 90m) or a period (today, yesterday, this_week, last_week, this_month, last_month, { last_n_days: N })',
+          'within takes a duration of at most a century (30d, 12h, 2w, 90m) or a period (today, yesterday, this_week, last_week, this_month, last_month, { last_n_days: N })',
           'LIST_DURATION_INVALID',
         )
       }
       return
     case 'before':
+      if (
+        typeof value === 'string' &&
+        /^\s*\d+(\.\d+)?\s*[mhdw]\s*$/.test(value) &&
+        parseDuration(value) === undefined
+      ) {
+        fail(
+          'before takes a duration of at most a century (36500d) or an ISO instant',
+          'LIST_DURATION_INVALID',
+        )
+        return
+      }
       if (typeof value !== 'string' || value === '')
         fail(
           'before takes a duration (30d: older than 30 days) or an ISO instant',

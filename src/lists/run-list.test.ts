@@ -578,6 +578,11 @@ describe('validation', () => {
       ['LIST_DEFINITION_INVALID', 'where.all[1]'],
       ['LIST_FIELD_UNKNOWN', 'sort[0].field'],
     ])
+    expect(
+      await issuesOf({
+        where: { field: 'account.created_at', op: 'before', value: '36600d' },
+      }),
+    ).toEqual([['LIST_DURATION_INVALID', 'where.value']])
     expect((await issuesOf({ where: deep }))[0]?.[0]).toBe(
       'LIST_DEFINITION_INVALID',
     )

@@ -243,4 +243,38 @@ describe('ingestion routes', () => {
     expect(response.statusCode).toBe(400)
     expect(response.json().code).toBe('INGEST_FIELD_INVALID')
   })
+
+  it('rejects a message nested 3,000 levels deep alone, and keeps ingesting', async () => {
+    let deep: unknown = 1
+    for (let level = 0; level < 3_000; level++) deep = { x: deep }
+    const batch = [
+      { type: 'track', event: 'E', userId: 'u1', messageId: 'ok-1' },
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u1',
+        messageId: 'deep',
+        properties: deep,
+      },
+    ]
+    const response = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ batch }),
+    })
+    expect(response.statusCode).toBe(400)
+    expect(response.json().rejected).toEqual([
+      expect.objectContaining({ index: 1, code: 'INGEST_FIELD_INVALID' }),
+    ])
+
+    const after = await leadlens.app.inject({
+      method: 'POST',
+      url: '/v1/track',
+      headers: auth,
+      payload: { userId: 'u1', event: 'E', messageId: 'ok-2' },
+    })
+    expect(after.statusCode).toBe(200)
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(2)
+  })
 })

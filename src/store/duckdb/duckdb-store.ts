@@ -240,6 +240,8 @@ export class DuckDbStore implements Store {
           return result
         } catch (error) {
           await this.connection.run('ROLLBACK').catch(() => undefined)
+          // Staging tables made in this transaction are gone with it.
+          this.stagingTables.clear()
           throw error
         }
       }),
