@@ -8,7 +8,9 @@ import type { CliContext } from './cli-context.js'
 export function registerApplyCommand(program: Command, context: CliContext) {
   program
     .command('apply')
-    .description('create or update the metrics and lists of a YAML file')
+    .description(
+      'create or update the metrics, lists and scores of a YAML file',
+    )
     .argument('<file>')
     .action(async function runApply(file: string) {
       const summary = await applyDefinitionsFile(

@@ -20,7 +20,7 @@ const shownIssues = 50
 export function registerImportCommands(program: Command, context: CliContext) {
   const importCommand = program
     .command('import')
-    .description('load messages, records, billing or enrichment from files')
+    .description('load messages, CRM records and billing from files')
 
   importCommand
     .command('events')

@@ -28,7 +28,10 @@ export function registerListCommands(program: Command, context: CliContext) {
     .command('run')
     .description('run a saved list, or a list definition file (YAML or JSON)')
     .argument('<list>', 'a saved list name or a definition file')
-    .option('--as <email>', 'run as this person: $me is their email')
+    .option(
+      '--as <email>',
+      '$me is this email (the CLI is trusted: it filters only where the list says $me)',
+    )
     .option('--as-of <iso>', 'evaluate at this instant (default now)')
     .option('--format <format>', 'table, csv or json', 'table')
     .option('--limit <n>', 'at most this many rows')

@@ -99,8 +99,10 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
   app.post('/api/lists/preview', async function previewList(request, reply) {
     const body = readJson(request) as
       { definition?: unknown; asOf?: string; limit?: number } | undefined
+    // A preview needs no name: it is not saved.
+    const raw = (body?.definition ?? body ?? {}) as Record<string, unknown>
     const definition = parseListDefinition(
-      body?.definition ?? body,
+      { name: 'preview', ...raw },
       'definition',
     )
     const asOf = readInstant(body?.asOf)
