@@ -14,9 +14,9 @@ import {
   compileMetric,
   isCountingMetric,
   metricKindOf,
-  timeFilter,
 } from './compile-metric.js'
-import { resolveWindow } from './time-window.js'
+import { compileComparison } from './compile-comparison.js'
+import { reportIssue } from './compile-context.js'
 
 import type {
   FieldResolution,
@@ -24,13 +24,11 @@ import type {
   RelationName,
   ResolvedField,
 } from '../catalog/resolve-field.js'
-import type { SqlParam } from '../store/store.js'
 import type { CompileContext } from './compile-context.js'
 import type {
   Condition,
   MetricRef,
   MetricSpec,
-  Operator,
   RelatedCondition,
 } from './list-definition.js'
 
@@ -70,7 +68,7 @@ export function compileCondition(
 
   if ('related' in condition) {
     if (scope.kind !== 'entity') {
-      return fail(
+      return reportIssue(
         context,
         'LIST_DEFINITION_INVALID',
         `${path}.related`,
@@ -82,7 +80,7 @@ export function compileCondition(
 
   if ('metric' in condition) {
     if (scope.kind !== 'entity') {
-      return fail(
+      return reportIssue(
         context,
         'LIST_METRIC_INVALID',
         `${path}.metric`,
@@ -117,7 +115,7 @@ export function compileCondition(
     `${path}.field`,
   )
   if (!field.ok)
-    return fail(context, field.code, `${path}.field`, field.message)
+    return reportIssue(context, field.code, `${path}.field`, field.message)
   for (const join of field.field.joins) context.joins.add(join)
 
   const allowed = field.field.allowedValues
@@ -132,7 +130,7 @@ export function compileCondition(
       (v) => v !== null && !allowed.includes(String(v)),
     )
     if (unknownValue !== undefined) {
-      return fail(
+      return reportIssue(
         context,
         'LIST_VALUE_INVALID',
         `${path}.value`,
@@ -184,7 +182,7 @@ export function compileFieldExpression(
     ? resolveScore(context, name, path)
     : resolveField(name, context)
   if (!resolved.ok) {
-    fail(context, resolved.code, path, resolved.message)
+    reportIssue(context, resolved.code, path, resolved.message)
     return undefined
   }
   for (const join of resolved.field.joins) context.joins.add(join)
@@ -252,7 +250,7 @@ export function compileMetricValue(
         ...context.options.namedMetrics,
         ...context.definition.metrics,
       })
-      fail(
+      reportIssue(
         context,
         'LIST_METRIC_UNKNOWN',
         path,
@@ -309,7 +307,7 @@ function compileRelated(
 ): string {
   const relation = relationNames.find((name) => name === condition.related)
   if (relation === undefined) {
-    return fail(
+    return reportIssue(
       context,
       'LIST_FIELD_UNKNOWN',
       `${path}.related`,
@@ -317,7 +315,7 @@ function compileRelated(
     )
   }
   if (relation === 'users' && context.of === 'users') {
-    return fail(
+    return reportIssue(
       context,
       'LIST_FIELD_NOT_APPLICABLE',
       `${path}.related`,
@@ -386,201 +384,4 @@ function lowerCaseStrings(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(lowerCaseStrings)
 
   return value
-}
-
-/** SQL comparing `expression` (of `type`) with a definition value. */
-export function compileComparison(
-  context: CompileContext,
-  expression: string,
-  type: FieldType,
-  op: Operator,
-  rawValue: unknown,
-  path: string,
-): string {
-  const valuePath = `${path}.value`
-  const value = (v: unknown, at = valuePath) =>
-    context.bindValue(toParam(context, v, type, at))
-  const mismatch = () => typeMismatch(context, op, type, `${path}.op`)
-
-  switch (op) {
-    case 'exists':
-      return `(${expression} IS NOT NULL)`
-    case 'not_exists':
-      return `(${expression} IS NULL)`
-    case '=':
-      if (rawValue === null) return `(${expression} IS NULL)`
-      return `(${expression} = ${value(rawValue)})`
-    case '!=':
-      if (rawValue === null) return `(${expression} IS NOT NULL)`
-      // A missing value differs from any value.
-      return `(${expression} IS DISTINCT FROM ${value(rawValue)})`
-    case '>':
-    case '>=':
-    case '<':
-    case '<=':
-      if (type === 'boolean' || type === 'json') return mismatch()
-      return `(${expression} ${op} ${value(rawValue)})`
-    case 'in':
-    case 'not_in': {
-      // null in the list means "no value"; the rest compare as values.
-      const list = rawValue as unknown[]
-      const hasNull = list.includes(null)
-      const items = list.flatMap((item, index) =>
-        item === null ? [] : [value(item, `${valuePath}[${index}]`)],
-      )
-      const isIn =
-        items.length === 0 ? 'FALSE' : `${expression} IN (${items.join(', ')})`
-      if (op === 'in')
-        return `(${isIn}${hasNull ? ` OR ${expression} IS NULL` : ''})`
-      const isNotIn =
-        items.length === 0
-          ? 'TRUE'
-          : `${expression} NOT IN (${items.join(', ')})`
-      return hasNull
-        ? `(${expression} IS NOT NULL AND ${isNotIn})`
-        : `(${expression} IS NULL OR ${isNotIn})`
-    }
-    case 'contains':
-    case 'starts_with': {
-      if (type !== 'string') return mismatch()
-      const needle = value(rawValue)
-      return op === 'contains'
-        ? `(strpos(lower(${expression}), lower(${needle})) > 0)`
-        : `starts_with(lower(${expression}), lower(${needle}))`
-    }
-    case 'within': {
-      if (type !== 'timestamp') return mismatch()
-      const window = resolveWindow(rawValue, context.options.asOf, context.zone)
-      return `(${timeFilter(expression, window, context)})`
-    }
-    case 'before': {
-      if (type !== 'timestamp') return mismatch()
-      const isDuration =
-        typeof rawValue === 'string' &&
-        /^\d+(\.\d+)?\s*[mhdw]$/.test(rawValue.trim())
-      // `before: 30d` means older than 30 days; `before: <instant>` earlier than it.
-      if (!isDuration) return `(${expression} < ${value(rawValue)})`
-      const window = resolveWindow(rawValue, context.options.asOf, context.zone)
-      return `(${expression} <= ${context.bindValue(window.start)})`
-    }
-    case 'between': {
-      if (type === 'boolean' || type === 'json' || type === 'string')
-        return mismatch()
-      const [from, to] = rawValue as unknown[]
-      if (
-        from === null ||
-        to === null ||
-        from === undefined ||
-        to === undefined
-      ) {
-        return fail(
-          context,
-          'LIST_VALUE_INVALID',
-          valuePath,
-          'between takes two values, neither null: [from, to]',
-        )
-      }
-      return `(${expression} >= ${value(from, `${valuePath}[0]`)} AND ${expression} <= ${value(to, `${valuePath}[1]`)})`
-    }
-  }
-}
-
-const operatorsByType: Record<FieldType, string> = {
-  string: '= != > >= < <= in not_in contains starts_with exists not_exists',
-  number: '= != > >= < <= in not_in between exists not_exists',
-  boolean: '= != in not_in exists not_exists',
-  timestamp: '= != > >= < <= within before between exists not_exists',
-  json: 'exists not_exists',
-}
-
-function typeMismatch(
-  context: CompileContext,
-  op: Operator,
-  type: FieldType,
-  path: string,
-): string {
-  return fail(
-    context,
-    'LIST_OPERATOR_TYPE',
-    path,
-    `${op} does not apply to a ${type} field; use one of ${operatorsByType[type]}`,
-  )
-}
-
-function fail(
-  context: CompileContext,
-  code: Parameters<CompileContext['issues']['push']>[0]['code'],
-  path: string,
-  message: string,
-): string {
-  context.issues.push({ code, path, message })
-  return 'TRUE'
-}
-
-// A definition value as a parameter of the field's type; `$me` is the
-// signed-in person's email.
-function toParam(
-  context: CompileContext,
-  raw: unknown,
-  type: FieldType,
-  path: string,
-): SqlParam {
-  let value = raw
-  if (value === '$me') {
-    if (context.options.me === undefined) {
-      fail(
-        context,
-        'LIST_ME_UNBOUND',
-        path,
-        '$me needs a signed-in person (--as EMAIL on the command line)',
-      )
-      return null
-    }
-    value = context.options.me.toLowerCase()
-  }
-  const invalid = (expected: string): SqlParam => {
-    fail(
-      context,
-      'LIST_VALUE_INVALID',
-      path,
-      `${JSON.stringify(value)} is not ${expected}`,
-    )
-    return null
-  }
-
-  if (value === null) return null
-  switch (type) {
-    case 'number': {
-      // Only decimal notation: "0x10" or "1e" are not numbers a person meant.
-      const number =
-        typeof value === 'number'
-          ? value
-          : typeof value === 'string' &&
-              /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(value)
-            ? Number(value)
-            : Number.NaN
-      return Number.isFinite(number) ? number : invalid('a number')
-    }
-    case 'boolean':
-      if (typeof value === 'boolean') return value
-      if (value === 'true' || value === 'false') return value === 'true'
-      return invalid('true or false')
-    case 'timestamp': {
-      if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
-        return invalid(
-          'an ISO 8601 instant with a zone (e.g. 2025-01-01T00:00:00Z)',
-        )
-      }
-      const date = new Date(value)
-      return Number.isNaN(date.getTime()) ? invalid('a valid instant') : date
-    }
-    default:
-      if (
-        typeof value === 'string' ||
-        typeof value === 'number' ||
-        typeof value === 'boolean'
-      )
-        return String(value)
-      return invalid('a string')
-  }
 }

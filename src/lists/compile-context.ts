@@ -102,3 +102,14 @@ export function createCompileContext(
     bind: (value: string) => bindValue(value),
   }
 }
+
+/** Records an issue and returns SQL that stands in for the broken part. */
+export function reportIssue(
+  context: CompileContext,
+  code: ListIssue['code'],
+  path: string,
+  message: string,
+): string {
+  context.issues.push({ code, path, message })
+  return 'TRUE'
+}
