@@ -17,7 +17,7 @@ import { ListError } from '../lists/list-error.js'
 import {
   validateListDefinition,
   validateMetricSpec,
-} from '../lists/list-definition.js'
+} from '../lists/validate-list-definition.js'
 import { listDefinitions, saveDefinition } from './definitions.js'
 
 import type { ListDefinition, MetricSpec } from '../lists/list-definition.js'

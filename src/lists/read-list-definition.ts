@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 
 import { parse as parseYaml } from 'yaml'
 
-import { validateListDefinition } from './list-definition.js'
+import { validateListDefinition } from './validate-list-definition.js'
 import { ListError } from './list-error.js'
 
 import type { ListDefinition } from './list-definition.js'

@@ -8,7 +8,7 @@
  * Built in: `deal_won` (a CRM deal at stage Won in the horizon) and
  * `invoice_paid` (a paid Stripe invoice in the horizon).
  */
-import { validateCondition } from '../lists/list-definition.js'
+import { validateCondition } from '../lists/validate-list-definition.js'
 
 import type { Condition } from '../lists/list-definition.js'
 import type { ListIssue } from '../lists/list-error.js'

@@ -7,7 +7,7 @@
 import {
   validateCondition,
   validateMetricSpec,
-} from '../lists/list-definition.js'
+} from '../lists/validate-list-definition.js'
 
 import type { Condition, MetricSpec } from '../lists/list-definition.js'
 import type { ListIssue } from '../lists/list-error.js'
