@@ -1,4 +1,5 @@
 /** Reading the flags several commands share: --format, --as-of, --since. */
+import { parseZonedIsoInstant } from '../ingest/parse-instant.js'
 import { CliUserError } from './cli-error.js'
 import { outputFormats } from './format-rows.js'
 
@@ -19,8 +20,8 @@ export function parseAsOf(
   flag = '--as-of',
 ): Date | undefined {
   if (text === undefined) return undefined
-  const date = new Date(text)
-  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text) || Number.isNaN(date.getTime())) {
+  const date = parseZonedIsoInstant(text)
+  if (date === undefined) {
     throw new CliUserError(
       `${flag} must be an ISO 8601 instant with a zone, e.g. 2025-01-01T00:00:00Z; got ${text}`,
     )

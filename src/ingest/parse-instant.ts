@@ -105,6 +105,19 @@ function fromEpoch(value: number): ParsedInstant {
 }
 
 /**
+ * An ISO 8601 instant with a zone, strictly (no epochs, no zoneless text,
+ * no impossible dates): what flags, query values and definitions take.
+ * @example parseZonedIsoInstant('2025-01-01T00:00:00+02:00') // 2024-12-31T22:00:00Z
+ */
+export function parseZonedIsoInstant(value: unknown): Date | undefined {
+  if (typeof value !== 'string' || !zonedIso.test(value.trim()))
+    return undefined
+  const parsed = parseInstant(value)
+
+  return parsed.ok ? parsed.date : undefined
+}
+
+/**
  * Whether `zone` is an IANA time zone name (or UTC) this runtime knows.
  * luxon alone also takes `local`, `system` and `UTC+5`: never those.
  */

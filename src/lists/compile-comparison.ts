@@ -4,6 +4,7 @@
  * signed-in person's email, and an operator that does not fit the type an
  * issue naming the ones that do.
  */
+import { parseZonedIsoInstant } from '../ingest/parse-instant.js'
 import { timeFilter } from './compile-metric.js'
 import { reportIssue } from './compile-context.js'
 import { resolveWindow } from './time-window.js'
@@ -180,15 +181,11 @@ function toParam(
       if (typeof value === 'boolean') return value
       if (value === 'true' || value === 'false') return value === 'true'
       return invalid('true or false')
-    case 'timestamp': {
-      if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/i.test(value)) {
-        return invalid(
-          'an ISO 8601 instant with a zone (e.g. 2025-01-01T00:00:00Z)',
-        )
-      }
-      const date = new Date(value)
-      return Number.isNaN(date.getTime()) ? invalid('a valid instant') : date
-    }
+    case 'timestamp':
+      return (
+        parseZonedIsoInstant(value) ??
+        invalid('an ISO 8601 instant with a zone (e.g. 2025-01-01T00:00:00Z)')
+      )
     default:
       if (
         typeof value === 'string' ||

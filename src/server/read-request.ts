@@ -2,6 +2,7 @@
  * Reading API request bodies and query values, with errors that name what
  * was wrong (as list-language issues, answered with 400).
  */
+import { parseZonedIsoInstant } from '../ingest/parse-instant.js'
 import { ListError } from '../lists/list-error.js'
 
 import type { FastifyRequest } from 'fastify'
@@ -25,8 +26,8 @@ export function readJson(request: FastifyRequest): unknown {
 /** An `asOf`-style instant: ISO 8601 with a zone; now when absent. */
 export function readInstant(text: string | undefined): Date {
   if (text === undefined) return new Date()
-  const date = new Date(text)
-  if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(text) || Number.isNaN(date.getTime())) {
+  const date = parseZonedIsoInstant(text)
+  if (date === undefined) {
     throw new ListError('request', [
       {
         code: 'LIST_VALUE_INVALID',
