@@ -5,6 +5,7 @@
 import { ListError } from '../lists/list-error.js'
 import { readStats } from '../store/read-stats.js'
 import { registerApiAuth } from './api-auth.js'
+import { registerEntityRoutes } from './entity-routes.js'
 import { registerListRoutes, sendListError } from './list-routes.js'
 import { openApiDocument } from './openapi.js'
 import { forbidReps } from './permissions.js'
@@ -55,4 +56,5 @@ export function registerApiRoutes(
 
   registerListRoutes(app, store)
   registerScoreRoutes(app, store, refresher)
+  registerEntityRoutes(app, store)
 }

@@ -200,6 +200,32 @@ export const openApiDocument = {
         responses: ok('AUC, rate and lift per quadrant and level'),
       },
     },
+    '/api/entities/{kind}/{id}': {
+      get: {
+        summary:
+          'One user or account at asOf: profile, CRM, billing, scores, latest events',
+        security: bearer,
+        parameters: [
+          {
+            name: 'kind',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', enum: ['users', 'accounts'] },
+          },
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+          },
+          asOf,
+        ],
+        responses: {
+          200: { description: 'the entity page' },
+          404: { description: 'no such entity at asOf, or not yours' },
+        },
+      },
+    },
     '/api/lists/{name}/export.csv': {
       get: {
         summary: 'Every row as CSV, streamed',
