@@ -44,7 +44,8 @@ export class ScoreRefresher {
 
   constructor(store: Store, options: ScoreRefresherOptions = {}) {
     this.store = store
-    this.debounceMs = options.debounceMs ?? 1_000
+    // Recomputing every score takes the writer for a moment: not after every commit.
+    this.debounceMs = options.debounceMs ?? 5_000
     this.logger = options.logger
     const scheduleMs = options.scheduleMs ?? 15 * 60_000
     if (scheduleMs > 0) {
