@@ -141,16 +141,20 @@ export async function upsertPeople(
     ]),
   )
   await store.execute(
-    `INSERT INTO users SELECT * FROM temp.staged_users
-     ON CONFLICT DO UPDATE SET
-       is_anonymous = users.is_anonymous AND excluded.is_anonymous,
-       email = coalesce(excluded.email, users.email),
-       created_at = coalesce(excluded.created_at, users.created_at),
-       first_seen_at = least(users.first_seen_at, excluded.first_seen_at),
-       last_seen_at = greatest(users.last_seen_at, excluded.last_seen_at),
-       traits = CASE WHEN excluded.traits = '{}' THEN users.traits
-         ELSE json_merge_patch(users.traits, excluded.traits) END,
-       updated_at = excluded.updated_at`,
+    `UPDATE users SET
+       is_anonymous = users.is_anonymous AND s.is_anonymous,
+       email = coalesce(s.email, users.email),
+       created_at = coalesce(s.created_at, users.created_at),
+       first_seen_at = least(users.first_seen_at, s.first_seen_at),
+       last_seen_at = greatest(users.last_seen_at, s.last_seen_at),
+       traits = CASE WHEN s.traits = '{}' THEN users.traits
+         ELSE json_merge_patch(users.traits, s.traits) END,
+       updated_at = s.updated_at
+     FROM temp.staged_users s WHERE users.user_id = s.user_id`,
+  )
+  await store.execute(
+    `INSERT INTO users SELECT s.* FROM temp.staged_users s
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id)`,
   )
   // A new row starts from the patch applied to nothing: nulls are dropped.
   await store.execute(
