@@ -43,6 +43,8 @@ export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
   await connection.run(
     `SET memory_limit = '${memoryLimit.replace(/[^0-9A-Za-z.]/g, '')}'`,
   )
+  // Checkpoints rewrite the file; fewer of them keep commits short under load.
+  await connection.run("SET checkpoint_threshold = '256MB'")
   const reader = await instance.connect()
   await connection.run("SET TimeZone = 'UTC'")
   await reader.run("SET TimeZone = 'UTC'")
