@@ -184,11 +184,11 @@ function compileCriterion(
 ) {
   const points = context.bindValue(criterion.points)
   if (criterion.signal !== undefined) {
-    const metric = compileMetricValue(
-      context,
-      criterion.signal,
-      `${path}.signal`,
-    )
+    const signal =
+      criterion.decay === undefined
+        ? criterion.signal
+        : { ...criterion.signal, decay: criterion.decay }
+    const metric = compileMetricValue(context, signal, `${path}.signal`)
     const value = metric?.sql ?? 'NULL'
     const raw = `(${points} * ${value})`
     return {

@@ -85,6 +85,32 @@ describe('decayed usage', () => {
     ])
   })
 
+  it('takes the half-life on the criterion too, as the issue writes it', async () => {
+    await send(
+      track('u1', '2030-01-29T00:00:00Z'),
+      track('u1', '2030-01-15T00:00:00Z'),
+    )
+    const score = parseScoreDefinition(
+      {
+        name: 'decay',
+        of: 'users',
+        usage: [
+          {
+            signal: { count: 'Report Run' },
+            decay: { half_life: '14d' },
+            points: 10,
+          },
+        ],
+      },
+      'test',
+    )
+    const rows = await runScore(temp.store, score, {
+      asOf: new Date('2030-01-29T00:00:00Z'),
+    })
+    // 1 + 0.5 events, 10 points each.
+    expect(rows.map((row) => row.usage)).toEqual([15])
+  })
+
   it('cools down as time passes with no new events', async () => {
     await send(track('u1', '2030-01-01T00:00:00Z'))
     const score = parseScoreDefinition(

@@ -17,6 +17,8 @@ export interface Criterion {
   label?: string
   when?: Condition
   signal?: MetricSpec
+  /** Shorthand for the signal's own decay: each event counts 0.5^(age / half_life). */
+  decay?: { half_life: string }
   points: number
   /** Upper bound of a signal criterion's points. */
   max?: number
@@ -211,7 +213,9 @@ function validateAxis(value: unknown, axis: string, issues: ListIssue[]): void {
       return
     }
     for (const key of Object.keys(criterion)) {
-      if (!['label', 'when', 'signal', 'points', 'max'].includes(key)) {
+      if (
+        !['label', 'when', 'signal', 'decay', 'points', 'max'].includes(key)
+      ) {
         issues.push({
           code: 'LIST_DEFINITION_INVALID',
           path: `${path}.${key}`,
@@ -229,8 +233,20 @@ function validateAxis(value: unknown, axis: string, issues: ListIssue[]): void {
     }
     if (criterion.when !== undefined)
       validateCondition(criterion.when, `${path}.when`, issues)
-    if (criterion.signal !== undefined)
-      validateMetricSpec(criterion.signal, `${path}.signal`, issues)
+    if (criterion.signal !== undefined) {
+      const signal =
+        criterion.decay === undefined || typeof criterion.signal !== 'object'
+          ? criterion.signal
+          : { ...(criterion.signal as object), decay: criterion.decay }
+      validateMetricSpec(signal, `${path}.signal`, issues)
+    } else if (criterion.decay !== undefined) {
+      issues.push({
+        code: 'LIST_DEFINITION_INVALID',
+        path: `${path}.decay`,
+        message:
+          'decay goes with a signal: { signal: { count: E }, decay: { half_life: 14d }, points }',
+      })
+    }
     if (
       typeof criterion.points !== 'number' ||
       !Number.isFinite(criterion.points)
