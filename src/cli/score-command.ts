@@ -3,6 +3,7 @@
  * asOf, why an entity has its points, how scores changed, and whether they
  * predict real outcomes.
  */
+import { parseDuration } from '../lists/time-window.js'
 import { backtestScore } from '../scores/backtest-score.js'
 import { explainScore, runScore } from '../scores/run-score.js'
 import { loadOutcome, loadScore } from '../scores/saved-scores.js'
@@ -175,19 +176,22 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       '--outcome <outcome>',
       'deal_won, or an outcome definition file',
     )
-    .requiredOption('--as-of <iso>', 'when the score is evaluated')
+    .option(
+      '--as-of <iso>',
+      'when the score is evaluated (default: one horizon ago, so every outcome is known)',
+    )
     .option('--horizon <duration>', 'how long after asOf outcomes count', '90d')
     .option('--format <format>', 'table or json', 'table')
     .action(async function backtestCommand(
       name: string,
       options: {
         outcome: string
-        asOf: string
+        asOf?: string
         horizon: string
         format: string
       },
     ) {
-      const asOf = parseAsOf(options.asOf) as Date
+      const asOf = parseAsOf(options.asOf) ?? oneHorizonAgo(options.horizon)
       const store = await context.openStore({ mustExist: true })
       const { score: definition } = await loadScore(store, name)
       const result = await backtestScore(
@@ -213,7 +217,10 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       '--outcome <outcome>',
       'deal_won, or an outcome definition file',
     )
-    .requiredOption('--as-of <iso>', 'when both scores are backtested')
+    .option(
+      '--as-of <iso>',
+      'when both scores are backtested (default: one horizon ago)',
+    )
     .option(
       '--train-as-of <iso>',
       'when the model learns (default --as-of: in-sample)',
@@ -225,14 +232,14 @@ export function registerScoreCommands(program: Command, context: CliContext) {
       name: string,
       options: {
         outcome: string
-        asOf: string
+        asOf?: string
         trainAsOf?: string
         horizon: string
         lambda: string
         format: string
       },
     ) {
-      const asOf = parseAsOf(options.asOf) as Date
+      const asOf = parseAsOf(options.asOf) ?? oneHorizonAgo(options.horizon)
       const trainAsOf = parseAsOf(options.trainAsOf, '--train-as-of')
       const lambda = Number(options.lambda)
       if (!Number.isFinite(lambda) || lambda < 0) {
@@ -285,4 +292,15 @@ function describeBacktest(result: BacktestResult): string {
     'by usage level',
     ...result.byUsageLevel.map(group),
   ].join('\n')
+}
+
+// Without --as-of a backtest looks back one horizon: every outcome is known.
+function oneHorizonAgo(horizon: string): Date {
+  const ms = parseDuration(horizon)
+  if (ms === undefined)
+    throw new CliUserError(
+      `--horizon must be a duration such as 90d, not ${horizon}`,
+    )
+
+  return new Date(Date.now() - ms)
 }
