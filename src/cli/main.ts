@@ -11,6 +11,7 @@ import { defaultStorePath, openStore } from '../store/open-store.js'
 import { CliUserError } from './cli-error.js'
 import { describeError, isUserError } from './describe-error.js'
 import { registerApplyCommand } from './apply-command.js'
+import { registerDemoCommand } from './demo-command.js'
 import { registerImportCommands } from './import-command.js'
 import { registerListCommands } from './list-command.js'
 import { registerPeopleCommand } from './people-command.js'
@@ -87,6 +88,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerApplyCommand(program, context)
   registerPeopleCommand(program, context)
   registerScoreCommands(program, context)
+  registerDemoCommand(program, context)
 
   try {
     await program.parseAsync([...argv])

@@ -107,16 +107,18 @@ export function registerScoreCommands(program: Command, context: CliContext) {
         context.out(JSON.stringify(explanation, null, 2))
         return
       }
+      // Decayed signals make fractions: two decimals are enough to read.
+      const show = (points: number) => String(Math.round(points * 100) / 100)
       context.out(
         `${definition.name} for ${entity} as of ${explanation.asOf}: ${explanation.quadrant}`,
       )
       for (const axis of ['fit', 'usage'] as const) {
         context.out(
-          `${axis} ${explanation[axis]} (${explanation[`${axis}_level`]})`,
+          `${axis} ${show(explanation[axis])} (${explanation[`${axis}_level`]})`,
         )
         for (const line of explanation.lines.filter((l) => l.axis === axis)) {
           const points =
-            line.points >= 0 ? `+${line.points}` : String(line.points)
+            line.points >= 0 ? `+${show(line.points)}` : show(line.points)
           context.out(
             `  ${line.matched ? 'yes' : 'no '}  ${line.label}${line.value === null ? '' : ` [${line.value}]`}: ${points}`,
           )
@@ -129,7 +131,7 @@ export function registerScoreCommands(program: Command, context: CliContext) {
           )
         }
       }
-      context.out(`total ${explanation.total}`)
+      context.out(`total ${show(explanation.total)}`)
     })
 
   score
