@@ -28,13 +28,13 @@ export function registerServeCommand(program: Command, context: CliContext) {
           `Leadlens is serving http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${server.port}`,
           `  store      ${store.location}`,
           `  ingestion  POST /v1/track, /v1/identify, /v1/group, /v1/batch ... (Segment's API)`,
-          `  API        GET /api/stats, POST /api/lists/preview`,
+          `  API        /api/* with a bearer token (leadlens people add EMAIL --role admin); /api/openapi.json`,
           firstKey === undefined
             ? '  write keys `leadlens sources add NAME` (with the server stopped)'
             : `  write key  ${firstKey}  (source "default", shown only once)`,
           'Load data: point a Segment or RudderStack source at this address with',
           '           the write key, or stop the server and run',
-          '           leadlens import events FILE.ndjson[.gz]',
+          '           leadlens import events FILE.ndjson[.gz]   (or leadlens demo)',
         ].join('\n'),
       )
 
