@@ -33,7 +33,8 @@ export async function readPropertyTypes(
   }
 
   const types = await queryPropertyTypes(store)
-  cache.set(store, { types, readAt: Date.now() })
+  // Read inside a transaction, types may not survive it: cache once committed.
+  store.afterCommit(() => cache.set(store, { types, readAt: Date.now() }))
 
   return types
 }
@@ -92,4 +93,6 @@ export async function recordPropertyTypes(
   // Until the transaction commits, only this process may see these types;
   // a rollback makes the cache wrong, so it is dropped rather than merged.
   cache.delete(store)
+  // A read earlier in this transaction caches at commit; this runs after it.
+  store.afterCommit(() => cache.delete(store))
 }

@@ -51,15 +51,22 @@ export async function appendEvents(
 
 // With the workspace setting on, an identified email's registrable domain
 // names an account: the one with that domain, else a new one keyed by it.
+// Names known to be stored, per store: most batches bring none new. A name
+// only ever gets added, so a stale set costs at most one needless insert.
+const knownNames = new WeakMap<Store, Set<string>>()
+
 export async function recordEventNames(
   store: Store,
   messages: NormalizedMessage[],
 ) {
+  const known = knownNames.get(store) ?? new Set<string>()
+  knownNames.set(store, known)
   const names = new Map<string, Date>()
   for (const message of messages) {
     if (
       message.type === 'track' &&
       message.event !== null &&
+      !known.has(message.event) &&
       !names.has(message.event)
     ) {
       names.set(message.event, message.receivedAt)
@@ -75,4 +82,8 @@ export async function recordEventNames(
   await store.execute(
     'INSERT INTO event_names SELECT * FROM temp.staged_event_names ON CONFLICT DO NOTHING',
   )
+  // Remembered only once committed: a rolled-back name must be tried again.
+  store.afterCommit(() => {
+    for (const name of names.keys()) known.add(name)
+  })
 }

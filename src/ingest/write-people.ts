@@ -157,6 +157,10 @@ export async function upsertPeople(
      WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id)`,
   )
   // A new row starts from the patch applied to nothing: nulls are dropped.
+  const bringsTraits = [...people.values()].some(
+    (p) => Object.keys(p.traits).length > 0,
+  )
+  if (!bringsTraits) return
   await store.execute(
     `UPDATE users SET traits = json_merge_patch('{}', users.traits)
      FROM temp.staged_users s

@@ -45,6 +45,12 @@ export interface Store {
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void>
 
+  /**
+   * Runs `callback` once the current transaction commits (never if it rolls
+   * back); outside a transaction, at once.
+   */
+  afterCommit(callback: () => void): void
+
   /** Runs `work` in one transaction: all of it is committed, or none of it. */
   transaction<T>(work: () => Promise<T>): Promise<T>
 

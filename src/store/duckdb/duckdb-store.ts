@@ -97,6 +97,7 @@ export class DuckDbStore implements Store {
   private readonly readLock = new Mutex()
   private readonly insideTransaction = new AsyncLocalStorage<true>()
   private readonly stagingTables = new Set<string>()
+  private afterCommitCallbacks: (() => void)[] = []
 
   constructor(
     location: string,
@@ -228,6 +229,12 @@ export class DuckDbStore implements Store {
     })
   }
 
+  afterCommit(callback: () => void): void {
+    if (this.insideTransaction.getStore())
+      this.afterCommitCallbacks.push(callback)
+    else callback()
+  }
+
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     // Nested calls join the outer transaction.
     if (this.insideTransaction.getStore()) return work()
@@ -235,12 +242,17 @@ export class DuckDbStore implements Store {
     return this.writeLock.run(() =>
       this.insideTransaction.run(true, async () => {
         await this.execute('BEGIN TRANSACTION')
+        this.afterCommitCallbacks = []
         try {
           const result = await work()
           await this.execute('COMMIT')
+          const callbacks = this.afterCommitCallbacks
+          this.afterCommitCallbacks = []
+          for (const callback of callbacks) callback()
 
           return result
         } catch (error) {
+          this.afterCommitCallbacks = []
           await this.connection.run('ROLLBACK').catch(() => undefined)
           // Staging tables made in this transaction are gone with it.
           this.stagingTables.clear()
