@@ -86,6 +86,15 @@ export async function deleteDefinition(
   return rows.length > 0
 }
 
+/** What the API shows of a saved definition. */
+export function toDefinitionView(saved: SavedDefinition) {
+  return {
+    name: saved.name,
+    definition: saved.definition,
+    updatedAt: saved.updatedAt,
+  }
+}
+
 function toSaved(row: DefinitionRow): SavedDefinition {
   return {
     kind: row.kind,

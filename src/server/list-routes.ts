@@ -12,6 +12,7 @@ import {
   listDefinitions,
   readDefinition,
   saveDefinition,
+  toDefinitionView,
 } from '../catalog/definitions.js'
 import { compileList } from '../lists/compile-list.js'
 import { ListError } from '../lists/list-error.js'
@@ -43,13 +44,7 @@ interface Cursor {
 export function registerListRoutes(app: FastifyInstance, store: Store): void {
   app.get('/api/lists', async function getLists() {
     const saved = await listDefinitions(store, 'list')
-    return {
-      lists: saved.map((list) => ({
-        name: list.name,
-        definition: list.definition,
-        updatedAt: list.updatedAt,
-      })),
-    }
+    return { lists: saved.map(toDefinitionView) }
   })
 
   app.get('/api/lists/:name', async function getList(request, reply) {
@@ -57,11 +52,7 @@ export function registerListRoutes(app: FastifyInstance, store: Store): void {
     const saved = await readDefinition(store, 'list', name)
     if (saved === undefined) return notFound(reply, name)
 
-    return {
-      name: saved.name,
-      definition: saved.definition,
-      updatedAt: saved.updatedAt,
-    }
+    return toDefinitionView(saved)
   })
 
   app.post('/api/lists', async function createList(request, reply) {

@@ -8,6 +8,7 @@ import {
   listDefinitions,
   readDefinition,
   saveDefinition,
+  toDefinitionView,
 } from '../catalog/definitions.js'
 import { ListError } from '../lists/list-error.js'
 import { parseListDefinition } from '../lists/read-list-definition.js'
@@ -37,13 +38,7 @@ export function registerScoreRoutes(
 ): void {
   app.get('/api/scores', async function getScores() {
     const saved = await listDefinitions(store, 'score')
-    return {
-      scores: saved.map((score) => ({
-        name: score.name,
-        definition: score.definition,
-        updatedAt: score.updatedAt,
-      })),
-    }
+    return { scores: saved.map(toDefinitionView) }
   })
 
   app.get('/api/scores/:name', async function getScore(request, reply) {
@@ -51,11 +46,7 @@ export function registerScoreRoutes(
     const saved = await readDefinition(store, 'score', name)
     if (saved === undefined) return notFound(reply, name)
 
-    return {
-      name: saved.name,
-      definition: saved.definition,
-      updatedAt: saved.updatedAt,
-    }
+    return toDefinitionView(saved)
   })
 
   app.put('/api/scores/:name', async function putScore(request, reply) {
