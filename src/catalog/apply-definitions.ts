@@ -98,12 +98,7 @@ export async function applyDefinitions(
   }
   for (const { item, path } of scores) {
     const { definition, issues: shapeIssues } = validateScoreDefinition(item)
-    issues.push(
-      ...shapeIssues.map((issue) => ({
-        ...issue,
-        path: join(path, issue.path),
-      })),
-    )
+    issues.push(...atPath(path, shapeIssues))
     if (definition === undefined) continue
 
     try {
@@ -117,44 +112,26 @@ export async function applyDefinitions(
       })
     } catch (error) {
       if (!(error instanceof ListError)) throw error
-      issues.push(
-        ...error.issues.map((issue) => ({
-          ...issue,
-          path: join(path, issue.path),
-        })),
-      )
+      issues.push(...atPath(path, error.issues))
     }
   }
 
   const validLists: { name: string; definition: ListDefinition }[] = []
   for (const { name, item, path } of lists) {
     const { definition, issues: shapeIssues } = validateListDefinition(item)
-    issues.push(
-      ...shapeIssues.map((issue) => ({
-        ...issue,
-        path: join(path, issue.path),
-      })),
-    )
+    issues.push(...atPath(path, shapeIssues))
     if (definition === undefined) continue
 
     try {
       const compiled = compileList(definition, {
         ...scoreOptions,
         me: 'someone@example.com',
-        resolveScoreField: scoreFieldResolver(savedScores),
       })
-      warnings.push(
-        ...compiled.warnings.map((w) => ({ ...w, path: join(path, w.path) })),
-      )
+      warnings.push(...atPath(path, compiled.warnings))
       validLists.push({ name, definition })
     } catch (error) {
       if (!(error instanceof ListError)) throw error
-      issues.push(
-        ...error.issues.map((issue) => ({
-          ...issue,
-          path: join(path, issue.path),
-        })),
-      )
+      issues.push(...atPath(path, error.issues))
     }
   }
 
@@ -254,6 +231,11 @@ function namedItems(value: unknown, section: string, issues: ListIssue[]) {
   })
 
   return items
+}
+
+// Issues of one definition, located inside the whole file.
+function atPath(prefix: string, issues: readonly ListIssue[]): ListIssue[] {
+  return issues.map((issue) => ({ ...issue, path: join(prefix, issue.path) }))
 }
 
 function join(prefix: string, path: string): string {
