@@ -14,7 +14,7 @@ declare module 'fastify' {
   }
 }
 
-const publicRoutes = new Set(['/api/openapi.json'])
+const publicRoutes = new Set(['/api/openapi.json', '/health'])
 
 /**
  * Whether a matched route needs a person's token: every route does, but

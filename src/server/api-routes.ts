@@ -45,6 +45,12 @@ export function registerApiRoutes(
     })
   })
 
+  // For load balancers: up, and the store answers.
+  app.get('/health', async function getHealth() {
+    await store.query('SELECT 1 AS ok')
+    return { ok: true }
+  })
+
   app.get('/api/openapi.json', async function getOpenApi() {
     return openApiDocument
   })
