@@ -16,9 +16,9 @@ import { createGunzip } from 'node:zlib'
 import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { repoRoot, runCli } from './support/leadlens-cli.js'
+import { repoRoot, runCli, runListJson } from './support/leadlens-cli.js'
 
-import type { CliResult } from './support/leadlens-cli.js'
+import type { CliResult, ListJson, ListRow } from './support/leadlens-cli.js'
 
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
 const hasSharedData = existsSync(sharedData)
@@ -71,40 +71,11 @@ interface StatsJson {
   crm: { owners: number; companies: number; contacts: number; deals: number }
 }
 
-type ListRow = Record<string, unknown>
-
-/** What `leadlens list run --format json` prints. */
-interface ListJson {
-  rows: ListRow[]
-  total: number
-}
-
 async function readStats(db: string): Promise<StatsJson> {
   const result = await runCli(['--db', db, 'stats', '--format', 'json'])
   expect(result.code, result.stderr).toBe(0)
 
   return JSON.parse(result.stdout) as StatsJson
-}
-
-async function runList(
-  db: string,
-  definition: string,
-  asOf: string,
-): Promise<ListJson> {
-  const result = await runCli([
-    '--db',
-    db,
-    'list',
-    'run',
-    definition,
-    '--as-of',
-    asOf,
-    '--format',
-    'json',
-  ])
-  expect(result.code, result.stderr).toBe(0)
-
-  return JSON.parse(result.stdout) as ListJson
 }
 
 /** Every metric column of every row holds a JSON number, not a string. */
@@ -516,7 +487,7 @@ describe.skipIf(!hasSharedData)('wikiticker Segment messages', () => {
   it(
     'lists channels by pages created in the last day, as the oracle does',
     async () => {
-      const result = await runList(
+      const result = await runListJson(
         db,
         'examples/wikiticker/accounts-by-pages-created.yaml',
         asOfText,
@@ -533,7 +504,7 @@ describe.skipIf(!hasSharedData)('wikiticker Segment messages', () => {
   it(
     'lists channels by bytes added in the last day, as the oracle does',
     async () => {
-      const result = await runList(
+      const result = await runListJson(
         db,
         'examples/wikiticker/accounts-by-bytes-added.yaml',
         asOfText,
@@ -550,7 +521,7 @@ describe.skipIf(!hasSharedData)('wikiticker Segment messages', () => {
   it(
     'lists human editors with at least 20 edits in the last day, as the oracle does',
     async () => {
-      const result = await runList(
+      const result = await runListJson(
         db,
         'examples/wikiticker/active-human-editors.yaml',
         asOfText,
@@ -604,7 +575,7 @@ describe.skipIf(!hasSharedData)('saas-demo CSV accounts and users', () => {
   it(
     'lists Enterprise accounts that added at least 3 users in 90 days, as the oracle does',
     async () => {
-      const result = await runList(
+      const result = await runListJson(
         db,
         'examples/saas-demo/growing-enterprise-accounts.yaml',
         asOfText,

@@ -18,9 +18,9 @@ import { createGunzip } from 'node:zlib'
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { repoRoot, runCli } from './support/leadlens-cli.js'
+import { repoRoot, runCli, runListJson } from './support/leadlens-cli.js'
 
-import type { CliResult } from './support/leadlens-cli.js'
+import type { CliResult, ListJson } from './support/leadlens-cli.js'
 
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
 const hasSharedData = existsSync(sharedData)
@@ -75,35 +75,6 @@ const robotWindowMs = 12 * hourMs
 // ---------------------------------------------------------------------------
 // Running the real CLI
 // ---------------------------------------------------------------------------
-
-type ListRow = Record<string, unknown>
-
-/** What `leadlens list run --format json` prints. */
-interface ListJson {
-  rows: ListRow[]
-  total: number
-}
-
-async function runList(
-  db: string,
-  definition: string,
-  asOf: string,
-): Promise<ListJson> {
-  const result = await runCli([
-    '--db',
-    db,
-    'list',
-    'run',
-    definition,
-    '--as-of',
-    asOf,
-    '--format',
-    'json',
-  ])
-  expect(result.code, result.stderr).toBe(0)
-
-  return JSON.parse(result.stdout) as ListJson
-}
 
 // ---------------------------------------------------------------------------
 // The independent oracle: plain JavaScript over the messages file.
@@ -405,7 +376,7 @@ describe.skipIf(!hasSharedData)(
     it(
       'lists channels with at least 50 editors in a day and no robot creations in 12 hours, as the oracle does',
       async () => {
-        const result = await runList(db, definition, asOfText)
+        const result = await runListJson(db, definition, asOfText)
         const expected = expectedList(channels)
 
         expect(expected.rows.length).toBeGreaterThan(0)
@@ -427,7 +398,7 @@ describe.skipIf(!hasSharedData)(
         // The robot condition matters: without it these would be listed.
         expect(excluded.length).toBeGreaterThan(0)
 
-        const result = await runList(db, definition, asOfText)
+        const result = await runListJson(db, definition, asOfText)
         const listed = new Set(result.rows.map((row) => row['account.id']))
         for (const channel of excluded) {
           expect(listed.has(channel.id), channel.id).toBe(false)
@@ -439,8 +410,8 @@ describe.skipIf(!hasSharedData)(
     it(
       'runs the saved example to the same rows as the definition written here',
       async () => {
-        const fromExample = await runList(db, exampleDefinition, asOfText)
-        const fromTemp = await runList(db, definition, asOfText)
+        const fromExample = await runListJson(db, exampleDefinition, asOfText)
+        const fromTemp = await runListJson(db, definition, asOfText)
 
         expect(fromExample).toEqual(fromTemp)
       },

@@ -144,3 +144,33 @@ export async function killAllServes(): Promise<void> {
   for (const child of children) child.kill('SIGKILL')
   await Promise.all([...children].map((child) => waitForExit(child, 10_000)))
 }
+
+export type ListRow = Record<string, unknown>
+
+/** What `leadlens list run --format json` prints. */
+export interface ListJson {
+  rows: ListRow[]
+  total: number
+}
+
+/** Runs `list run DEFINITION --as-of AS_OF --format json` on `db`. */
+export async function runListJson(
+  db: string,
+  definition: string,
+  asOf: string,
+): Promise<ListJson> {
+  const result = await runCli([
+    '--db',
+    db,
+    'list',
+    'run',
+    definition,
+    '--as-of',
+    asOf,
+    '--format',
+    'json',
+  ])
+  expect(result.code, result.stderr).toBe(0)
+
+  return JSON.parse(result.stdout) as ListJson
+}
