@@ -5,7 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 
 import { messageSizeLimitBytes } from './ingest-error.js'
-import { isValidTimeZone, parseInstant } from './parse-instant.js'
+import { readTime } from './read-message-time.js'
 import { sanitizeText } from './sanitize-text.js'
 
 import type { IngestIssue, IngestIssueCode } from './ingest-error.js'
@@ -79,9 +79,6 @@ function nestingDepth(value: unknown, limit: number): number {
 
   return deepest
 }
-
-/** A clock skew beyond this is corrected; below it is network delay. */
-export const clockSkewThresholdMs = 2 * 60 * 1000
 
 export type NormalizeResult =
   | { ok: true; message: NormalizedMessage }
@@ -310,115 +307,4 @@ function contentMessageId(message: JsonObject): string {
   const hash = createHash('sha256').update(JSON.stringify(message))
 
   return `content-${hash.digest('hex').slice(0, 32)}`
-}
-
-interface MessageTime {
-  timestamp: Date
-  receivedAt: Date
-  original: string | null
-  sentAt: Date | null
-  notes: string[]
-}
-
-function readTime(
-  message: JsonObject,
-  context: JsonObject,
-  envelope: MessageEnvelope,
-  reject: Reject,
-): MessageTime | undefined {
-  const declaredZone = context.timezone
-  const zone =
-    typeof declaredZone === 'string' && isValidTimeZone(declaredZone)
-      ? declaredZone
-      : undefined
-  const rawTimestamp = message.timestamp ?? message.originalTimestamp
-  const rawOriginal = message.originalTimestamp ?? message.timestamp
-  const rawSentAt = message.sentAt ?? envelope.batchSentAt
-  const notes: string[] = []
-  const zoneHelp =
-    declaredZone !== undefined && zone === undefined
-      ? `context.timezone ${JSON.stringify(declaredZone)} is not an IANA time zone`
-      : undefined
-
-  // A replayed message was received when it says; receipt now means nothing.
-  // Stored Segment messages carry originalTimestamp beside a timestamp that
-  // Segment already corrected: correcting again would move it twice.
-  let receivedAt = envelope.receivedAt
-  let canCorrectSkew = true
-  if (
-    envelope.isReplay &&
-    message.originalTimestamp !== undefined &&
-    message.timestamp !== undefined
-  ) {
-    canCorrectSkew = false
-  }
-  if (envelope.isReplay) {
-    const own =
-      message.receivedAt === undefined
-        ? undefined
-        : parseInstant(message.receivedAt)
-    if (own?.ok) receivedAt = own.date
-    else canCorrectSkew = false
-  }
-
-  let timestamp: Date | undefined = receivedAt
-  if (rawTimestamp !== undefined && rawTimestamp !== null) {
-    const parsed = parseInstant(rawTimestamp, zone)
-    if (parsed.ok) timestamp = parsed.date
-    else {
-      timestamp = undefined
-      reject(
-        parsed.reason === 'zoneless'
-          ? 'INGEST_TIMESTAMP_ZONELESS'
-          : 'INGEST_TIMESTAMP_INVALID',
-        'timestamp',
-        parsed.reason === 'zoneless' && zoneHelp !== undefined
-          ? `${parsed.message} (${zoneHelp})`
-          : parsed.message,
-      )
-    }
-  }
-
-  let sentAt: Date | null = null
-  if (rawSentAt !== undefined && rawSentAt !== null) {
-    const parsed = parseInstant(rawSentAt, zone)
-    if (parsed.ok) sentAt = parsed.date
-    else {
-      reject(
-        parsed.reason === 'zoneless'
-          ? 'INGEST_TIMESTAMP_ZONELESS'
-          : 'INGEST_TIMESTAMP_INVALID',
-        'sentAt',
-        parsed.message,
-      )
-    }
-  }
-
-  if (timestamp === undefined) return undefined
-  if (rawTimestamp === undefined || rawTimestamp === null)
-    timestamp = receivedAt
-
-  let corrected = timestamp.getTime()
-  // Only a client's own timestamp is corrected, never the receipt time.
-  const hasOwnTimestamp = rawTimestamp !== undefined && rawTimestamp !== null
-  if (sentAt !== null && hasOwnTimestamp && canCorrectSkew) {
-    const skew = receivedAt.getTime() - sentAt.getTime()
-    if (Math.abs(skew) > clockSkewThresholdMs) {
-      corrected += skew
-      notes.push(`client clock skew of ${skew} ms corrected`)
-    }
-  }
-  // An event cannot have happened after Leadlens received it.
-  corrected = Math.min(corrected, receivedAt.getTime())
-
-  return {
-    timestamp: new Date(corrected),
-    original:
-      rawOriginal === undefined || rawOriginal === null
-        ? null
-        : String(rawOriginal),
-    sentAt,
-    receivedAt,
-    notes,
-  }
 }
