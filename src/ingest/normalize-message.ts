@@ -5,23 +5,17 @@
 import { createHash, randomUUID } from 'node:crypto'
 
 import { messageSizeLimitBytes } from './ingest-error.js'
+import { messageTypes } from './message-types.js'
 import { readTime } from './read-message-time.js'
 import { sanitizeText } from './sanitize-text.js'
 
 import type { IngestIssue, IngestIssueCode } from './ingest-error.js'
+import type { JsonObject, MessageEnvelope } from './message-envelope.js'
+import type { MessageType } from './message-types.js'
 
-export const messageTypes = [
-  'identify',
-  'track',
-  'page',
-  'screen',
-  'group',
-  'alias',
-] as const
-
-export type MessageType = (typeof messageTypes)[number]
-
-export type JsonObject = Record<string, unknown>
+export type { JsonObject, MessageEnvelope } from './message-envelope.js'
+export { messageTypes } from './message-types.js'
+export type { MessageType } from './message-types.js'
 
 export interface NormalizedMessage {
   sourceId: string
@@ -46,20 +40,6 @@ export interface NormalizedMessage {
   context: JsonObject
   /** Non-fatal notes, e.g. a skew that was corrected. */
   notes: string[]
-}
-
-export interface MessageEnvelope {
-  sourceId: string
-  receivedAt: Date
-  /** `sentAt` of the enclosing batch, used when a message has none. */
-  batchSentAt?: unknown
-  /** The type implied by the route (`/v1/track`), when the message omits it. */
-  impliedType?: MessageType
-  /**
-   * A replay of stored messages (a file import): receipt time is the
-   * message's own `receivedAt`; without one, no clock skew is corrected.
-   */
-  isReplay?: boolean
 }
 
 /** Objects and arrays nest at most this deep in a message. */

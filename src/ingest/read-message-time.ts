@@ -7,7 +7,7 @@
 import { isValidTimeZone, parseInstant } from './parse-instant.js'
 
 import type { IngestIssueCode } from './ingest-error.js'
-import type { JsonObject, MessageEnvelope } from './normalize-message.js'
+import type { JsonObject, MessageEnvelope } from './message-envelope.js'
 
 type Reject = (code: IngestIssueCode, path: string, message: string) => void
 
