@@ -150,9 +150,10 @@ export async function readEntity(
     const scoredId =
       score.of === kind ? id : score.of === 'accounts' ? accountId : null
     if (scoredId === null) continue
-    const row = (await runScore(store, score, { asOf: options.asOf })).find(
-      (r) => r.id === scoredId,
-    )
+    const [row] = await runScore(store, score, {
+      asOf: options.asOf,
+      entityId: scoredId,
+    })
     if (row !== undefined) {
       scores.push({
         name: score.name,

@@ -38,18 +38,24 @@ export interface ScoreExplanation extends ScoreRow {
 export async function runScore(
   store: Store,
   score: ScoreDefinition,
-  options: { asOf?: Date; limit?: number } = {},
+  options: { asOf?: Date; limit?: number; entityId?: string } = {},
 ): Promise<ScoreRow[]> {
   const compileOptions = await compileOptionsForStore(store, {
     ...(options.asOf ? { asOf: options.asOf } : {}),
   })
   const compiled = compileScore(score, compileOptions)
+  const params = [...compiled.params]
+  // One entity's score (an entity page) need not fetch every row.
+  const only =
+    options.entityId === undefined
+      ? ''
+      : ` WHERE entity_id = $${params.push(options.entityId)}`
   const limit =
     options.limit === undefined ? '' : ` LIMIT ${Math.floor(options.limit)}`
   const rows = await store.query<Record<string, unknown>>(
-    `SELECT entity_id, fit, usage, total, fit_level, usage_level, quadrant FROM (${compiled.sql}) s
+    `SELECT entity_id, fit, usage, total, fit_level, usage_level, quadrant FROM (${compiled.sql}) s${only}
      ORDER BY total DESC, entity_id${limit}`,
-    compiled.params,
+    params,
   )
 
   return rows.map(toScoreRow)
