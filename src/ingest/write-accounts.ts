@@ -6,6 +6,7 @@
 import { emptyRecord } from '../catalog/own-property.js'
 import { composeMergePatch } from './compose-merge-patch.js'
 import { accountDomainOfEmail, registrableDomain } from './email-domain.js'
+import { addMembershipsToRollups } from '../rollups/maintain-rollups.js'
 
 import type { Store } from '../store/store.js'
 import type { JsonObject, NormalizedMessage } from './normalize-message.js'
@@ -126,6 +127,7 @@ export async function upsertAccounts(
     },
     [...memberships.values()],
   )
+  await addMembershipsToRollups(store, 'staged_memberships')
   await store.execute(
     `INSERT INTO memberships SELECT * FROM temp.staged_memberships
      ON CONFLICT DO UPDATE SET

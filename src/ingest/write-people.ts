@@ -6,6 +6,10 @@
 import { emptyRecord } from '../catalog/own-property.js'
 import { composeMergePatch } from './compose-merge-patch.js'
 import { parseInstant } from './parse-instant.js'
+import {
+  recomputeRelinkedRollups,
+  stageRelinkedRollupKeys,
+} from '../rollups/maintain-rollups.js'
 
 import type { Store } from '../store/store.js'
 import type { JsonObject, NormalizedMessage } from './normalize-message.js'
@@ -25,6 +29,7 @@ export async function applyLinks(store: Store, identity: IdentityResolution) {
     },
     identity.newLinks.map((l) => [l.aliasId, l.userId, l.linkedAt, l.via]),
   )
+  await stageRelinkedRollupKeys(store)
 
   await store.execute(
     `UPDATE identities SET user_id = l.user_id FROM temp.staged_links l
@@ -66,6 +71,7 @@ export async function applyLinks(store: Store, identity: IdentityResolution) {
   await store.execute(
     `DELETE FROM users WHERE user_id IN (SELECT alias_id FROM temp.staged_links)`,
   )
+  await recomputeRelinkedRollups(store)
 }
 
 interface PersonRow {

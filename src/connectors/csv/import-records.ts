@@ -7,6 +7,7 @@
 import { emptyRecord, ownProperty } from '../../catalog/own-property.js'
 import { recordPropertyTypes } from '../../catalog/property-catalog.js'
 import { registrableDomain } from '../../ingest/email-domain.js'
+import { addMembershipsToRollups } from '../../rollups/maintain-rollups.js'
 import { quoteIdentifier } from '../../store/store.js'
 import {
   convertValue,
@@ -317,6 +318,7 @@ async function addMemberships(
     },
     memberships,
   )
+  await addMembershipsToRollups(store, 'staged_import_memberships')
   await store.execute(
     `INSERT INTO memberships SELECT * FROM temp.staged_import_memberships
      ON CONFLICT DO UPDATE SET
