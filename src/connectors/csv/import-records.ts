@@ -250,7 +250,7 @@ async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
   for (const field of coreFields)
     types[field] = sqlType(ownProperty(kind.fields, field) ?? 'string')
 
-  const staged = `staged_${kind.table}`
+  const staged = `staged_import_${kind.table}`
   await store.stage(
     staged,
     Object.fromEntries(
