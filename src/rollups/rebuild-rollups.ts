@@ -25,21 +25,48 @@ export const rollupKeyColumns = {
   day: 'TIMESTAMPTZ',
 } as const
 
-/** Replaces every rollup row with one computed from the raw events. */
+/** Days of events aggregated per statement: bounds the memory a rebuild takes. */
+const sliceDays = 7
+
+/**
+ * Replaces every rollup row with one computed from the raw events, in one
+ * transaction, a slice of whole UTC days at a time: a 50M-event store
+ * aggregated at once overruns DuckDB's memory limit.
+ */
 export async function rebuildRollups(store: Store): Promise<void> {
   await store.transaction(async () => {
     await store.execute('DELETE FROM account_event_days')
     await store.execute('DELETE FROM account_event_day_sums')
-    await store.execute(
-      `INSERT INTO account_event_days
-       SELECT a.account_id, a.event, ${utcDayStartSql('a.timestamp')},
-         count(*), min(a.timestamp), max(a.timestamp)
-       FROM (${attributedEventsSql()}) a
-       GROUP BY 1, 2, 3`,
+    const [range] = await store.query<{
+      first: string | null
+      last: string | null
+    }>(
+      `SELECT min(timestamp) AS first, max(timestamp) AS last FROM events
+       WHERE type = 'track' AND event IS NOT NULL`,
     )
-    await store.execute(
-      `INSERT INTO account_event_day_sums ${sumsSelect(attributedEventsSql(), 'rollup_properties')}`,
-    )
+    if (range?.first == null || range.last == null) return
+
+    const day = 86_400_000
+    const first = Math.floor(Date.parse(range.first) / day) * day
+    const last = Date.parse(range.last)
+    const attributed = attributedEventsSql({
+      events: 'e.timestamp >= $1 AND e.timestamp < $2',
+    })
+    for (let start = first; start <= last; start += sliceDays * day) {
+      const bounds = [new Date(start), new Date(start + sliceDays * day)]
+      await store.execute(
+        `INSERT INTO account_event_days
+         SELECT a.account_id, a.event, ${utcDayStartSql('a.timestamp')},
+           count(*), min(a.timestamp), max(a.timestamp)
+         FROM (${attributed}) a
+         GROUP BY 1, 2, 3`,
+        bounds,
+      )
+      await store.execute(
+        `INSERT INTO account_event_day_sums ${sumsSelect(attributed, 'rollup_properties')}`,
+        bounds,
+      )
+    }
   })
 }
 
