@@ -25,35 +25,51 @@ export const rollupKeyColumns = {
   day: 'TIMESTAMPTZ',
 } as const
 
-/** Days of events aggregated per statement: bounds the memory a rebuild takes. */
+/** Days of events rebuilt per transaction: bounds the memory a rebuild takes. */
 const sliceDays = 7
 
 /**
- * Replaces every rollup row with one computed from the raw events, in one
- * transaction, a slice of whole UTC days at a time: a 50M-event store
- * aggregated at once overruns DuckDB's memory limit.
+ * Replaces every rollup row with one computed from the raw events, a slice
+ * of whole UTC days per transaction: one transaction over a 50M-event store
+ * overruns DuckDB's memory limit at commit. Each slice is replaced whole
+ * (ingestion may run in between; a slice read later counts its events), so
+ * the rollups are right slice by slice and all of them once it returns.
  */
 export async function rebuildRollups(store: Store): Promise<void> {
-  await store.transaction(async () => {
-    await store.execute('DELETE FROM account_event_days')
-    await store.execute('DELETE FROM account_event_day_sums')
-    const [range] = await store.query<{
-      first: string | null
-      last: string | null
-    }>(
-      `SELECT min(timestamp) AS first, max(timestamp) AS last FROM events
-       WHERE type = 'track' AND event IS NOT NULL`,
-    )
-    if (range?.first == null || range.last == null) return
+  const [range] = await store.query<{
+    first: string | null
+    last: string | null
+  }>(
+    `SELECT min(timestamp) AS first, max(timestamp) AS last FROM events
+     WHERE type = 'track' AND event IS NOT NULL`,
+  )
+  const day = 86_400_000
+  const first =
+    range?.first == null ? 0 : Math.floor(Date.parse(range.first) / day) * day
+  const end = range?.last == null ? 0 : Date.parse(range.last) + 1
 
-    const day = 86_400_000
-    const first = Math.floor(Date.parse(range.first) / day) * day
-    const last = Date.parse(range.last)
-    const attributed = attributedEventsSql({
-      events: 'e.timestamp >= $1 AND e.timestamp < $2',
-    })
-    for (let start = first; start <= last; start += sliceDays * day) {
-      const bounds = [new Date(start), new Date(start + sliceDays * day)]
+  // Rows of days no event falls in any more.
+  await store.transaction(async () => {
+    for (const table of ['account_event_days', 'account_event_day_sums']) {
+      await store.execute(`DELETE FROM ${table} WHERE day < $1 OR day >= $2`, [
+        new Date(first),
+        new Date(end),
+      ])
+    }
+  })
+
+  const attributed = attributedEventsSql({
+    events: 'e.timestamp >= $1 AND e.timestamp < $2',
+  })
+  for (let start = first; start < end; start += sliceDays * day) {
+    const bounds = [new Date(start), new Date(start + sliceDays * day)]
+    await store.transaction(async () => {
+      for (const table of ['account_event_days', 'account_event_day_sums']) {
+        await store.execute(
+          `DELETE FROM ${table} WHERE day >= $1 AND day < $2`,
+          bounds,
+        )
+      }
       await store.execute(
         `INSERT INTO account_event_days
          SELECT a.account_id, a.event, ${utcDayStartSql('a.timestamp')},
@@ -66,8 +82,8 @@ export async function rebuildRollups(store: Store): Promise<void> {
         `INSERT INTO account_event_day_sums ${sumsSelect(attributed, 'rollup_properties')}`,
         bounds,
       )
-    }
-  })
+    })
+  }
 }
 
 /**
