@@ -1,0 +1,77 @@
+/**
+ * PostgreSQL's SQL where it differs from DuckDB (see ../sql-dialect.ts).
+ * PostgreSQL has no TRY_CAST and no RFC 7396 merge patch (`jsonb ||` merges
+ * only the top level and keeps nulls), so the store creates small functions
+ * for them (`setupStatements`), in its own schema, each time it opens.
+ */
+import type { SqlDialect } from '../sql-dialect.js'
+
+const castFunctions = {
+  double: 'leadlens_try_double',
+  boolean: 'leadlens_try_boolean',
+  timestamp: 'leadlens_try_timestamptz',
+} as const
+
+const castTargets = {
+  leadlens_try_double: 'double precision',
+  leadlens_try_boolean: 'boolean',
+  leadlens_try_timestamptz: 'timestamptz',
+} as const
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  types: { double: 'double precision', json: 'jsonb' },
+  staged: (table) => `pg_temp.${table}`,
+
+  // A text[] literal, for the #>> and #> operators.
+  jsonPath: (keys) =>
+    `{${keys.map((key) => `"${key.replace(/["\\]/g, '\\$&')}"`).join(',')}}`,
+
+  jsonText: (column, path) => `(${column} #>> CAST(${path} AS text[]))`,
+  jsonValue: (column, path) => `(${column} #> CAST(${path} AS text[]))`,
+  tryCast: (text, type) => `${castFunctions[type]}(${text})`,
+  epochMs: (instant) =>
+    `(extract(epoch FROM ${instant})::double precision * 1000)`,
+  mergePatch: (target, patch) =>
+    `leadlens_merge_patch(${target}::jsonb, ${patch}::jsonb)`,
+
+  setupStatements: [
+    ...Object.entries(castTargets).map(
+      ([name, type]) => `CREATE OR REPLACE FUNCTION ${name}(value text)
+        RETURNS ${type} LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+        BEGIN
+          RETURN value::${type};
+        EXCEPTION WHEN others THEN
+          RETURN NULL;
+        END $$`,
+    ),
+    // RFC 7396, as DuckDB's json_merge_patch: objects merge key by key, a
+    // null deletes the key, anything else replaces the target.
+    `CREATE OR REPLACE FUNCTION leadlens_merge_patch(target jsonb, patch jsonb)
+      RETURNS jsonb LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+      DECLARE
+        result jsonb;
+        entry record;
+      BEGIN
+        IF patch IS NULL THEN
+          RETURN NULL;
+        END IF;
+        IF jsonb_typeof(patch) <> 'object' THEN
+          RETURN patch;
+        END IF;
+
+        result := CASE WHEN jsonb_typeof(target) = 'object'
+          THEN target ELSE '{}'::jsonb END;
+        FOR entry IN SELECT key, value FROM jsonb_each(patch) LOOP
+          IF jsonb_typeof(entry.value) = 'null' THEN
+            result := result - entry.key;
+          ELSE
+            result := result || jsonb_build_object(entry.key,
+              leadlens_merge_patch(result -> entry.key, entry.value));
+          END IF;
+        END LOOP;
+
+        RETURN result;
+      END $$`,
+  ],
+}
