@@ -2,6 +2,7 @@
  * Compiles one metric to a subquery `(entity_id, value)` over the events
  * (or memberships) of the list's entities, windowed at `asOf`.
  */
+import { typedJson } from '../catalog/resolve-field.js'
 import { parseDuration, resolveWindow } from './time-window.js'
 
 import type { SqlParam } from '../store/store.js'
@@ -125,18 +126,20 @@ function measureOf(
       // Each event weighs 0.5^(age / half-life) at asOf.
       const halfLifeMs = parseDuration(spec.decay.half_life) ?? 1
       return {
-        input: `power(0.5, (epoch_ms(${context.asOf}) - epoch_ms(e.timestamp)) / ${context.bindValue(halfLifeMs)})`,
+        input: `power(0.5, (${context.sql.epochMs(context.asOf)} - ${context.sql.epochMs('e.timestamp')}) / ${context.bindValue(halfLifeMs)})`,
         aggregate: 'coalesce(sum(e.input), 0)',
       }
     }
     case 'distinct_users':
       return { input: 'NULL', aggregate: 'count(DISTINCT e.person_id)' }
     case 'sum': {
-      const pointer = context.bind(
-        `/${String(spec.property).replaceAll('~', '~0').replaceAll('/', '~1')}`,
-      )
       return {
-        input: `TRY_CAST(json_extract_string(e.properties, ${pointer}) AS DOUBLE)`,
+        input: typedJson(
+          context,
+          'e.properties',
+          [String(spec.property)],
+          'number',
+        ),
         aggregate: 'coalesce(sum(e.input), 0)',
       }
     }

@@ -46,6 +46,7 @@ export async function compileOptionsForStore(
   )
 
   return {
+    sql: store.sql,
     asOf: options.asOf ?? new Date(),
     timezone: settings.timezone,
     types,

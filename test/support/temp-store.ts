@@ -10,10 +10,13 @@ import { join } from 'node:path'
 
 import pg from 'pg'
 
+import { duckDbDialect } from '../../src/store/duckdb/duckdb-dialect.js'
 import { openStore } from '../../src/store/open-store.js'
+import { postgresDialect } from '../../src/store/postgres/postgres-dialect.js'
 import { parsePostgresLocation } from '../../src/store/postgres/postgres-location.js'
 import { quoteIdentifier } from '../../src/store/store.js'
 
+import type { SqlDialect } from '../../src/store/sql-dialect.js'
 import type { Store, StoreDialect } from '../../src/store/store.js'
 
 export interface TempStore {
@@ -33,6 +36,10 @@ export interface TempLocation {
 /** The store the tests run on, from LEADLENS_TEST_STORE (default duckdb). */
 export const testStoreDialect: StoreDialect =
   process.env.LEADLENS_TEST_STORE === 'postgres' ? 'postgres' : 'duckdb'
+
+/** The SQL dialect of the store the tests run on. */
+export const testSqlDialect: SqlDialect =
+  testStoreDialect === 'postgres' ? postgresDialect : duckDbDialect
 
 /** The database that holds the tests' PostgreSQL schemas. */
 export const testPostgresUrl =
