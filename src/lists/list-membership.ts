@@ -40,7 +40,8 @@ export async function recordListMembership(
     const staged = store.sql.staged('staged_list_ids')
     const entered = await store.query(
       `INSERT INTO list_changes
-       SELECT $1, $2, s.entity_id, 'entered', $3 FROM ${staged} s
+       SELECT CAST($1 AS VARCHAR), CAST($2 AS VARCHAR), s.entity_id, 'entered', $3
+       FROM ${staged} s
        WHERE NOT EXISTS (SELECT 1 FROM list_members m
          WHERE m.list_name = $1 AND m.viewer = $2 AND m.entity_id = s.entity_id)
        RETURNING entity_id`,
@@ -48,7 +49,8 @@ export async function recordListMembership(
     )
     const left = await store.query(
       `INSERT INTO list_changes
-       SELECT $1, $2, m.entity_id, 'left', $3 FROM list_members m
+       SELECT CAST($1 AS VARCHAR), CAST($2 AS VARCHAR), m.entity_id, 'left', $3
+       FROM list_members m
        WHERE m.list_name = $1 AND m.viewer = $2 AND NOT EXISTS
          (SELECT 1 FROM ${staged} s WHERE s.entity_id = m.entity_id)
        RETURNING entity_id`,
@@ -60,7 +62,8 @@ export async function recordListMembership(
       [listName, viewer],
     )
     await store.execute(
-      `INSERT INTO list_members SELECT $1, $2, entity_id, $3 FROM ${staged}
+      `INSERT INTO list_members
+       SELECT CAST($1 AS VARCHAR), CAST($2 AS VARCHAR), entity_id, $3 FROM ${staged}
        ON CONFLICT DO NOTHING`,
       [listName, viewer, asOf],
     )

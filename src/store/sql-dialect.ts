@@ -39,6 +39,9 @@ export interface SqlDialect {
   /** RFC 7396: `patch` applied to `target`; a null in the patch deletes. */
   mergePatch(target: string, patch: string): string
 
+  /** Any value as text, numbers as DuckDB writes them (`250.0` for a double). */
+  text(expression: string): string
+
   /** Statements that give the store the functions this dialect relies on. */
   readonly setupStatements: readonly string[]
 }

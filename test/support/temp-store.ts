@@ -51,8 +51,9 @@ export const testPostgresUrl =
  */
 export async function createTempLocation(
   name = 'store',
+  dialect: StoreDialect = testStoreDialect,
 ): Promise<TempLocation> {
-  if (testStoreDialect === 'postgres') {
+  if (dialect === 'postgres') {
     const schema = `leadlens_test_${randomBytes(6).toString('hex')}`
     const url = new URL(testPostgresUrl)
     url.searchParams.set('schema', schema)
@@ -69,8 +70,10 @@ export async function createTempLocation(
 }
 
 /** Opens a migrated store at a new temporary location. */
-export async function openTempStore(): Promise<TempStore> {
-  const location = await createTempLocation()
+export async function openTempStore(
+  dialect: StoreDialect = testStoreDialect,
+): Promise<TempStore> {
+  const location = await createTempLocation('store', dialect)
   const store = await openStore(location.path)
 
   return {

@@ -23,5 +23,6 @@ export const duckDbDialect: SqlDialect = {
   tryCast: (text, type) => `TRY_CAST(${text} AS ${castTypes[type]})`,
   epochMs: (instant) => `epoch_ms(${instant})`,
   mergePatch: (target, patch) => `json_merge_patch(${target}, ${patch})`,
+  text: (expression) => `CAST(${expression} AS VARCHAR)`,
   setupStatements: [],
 }

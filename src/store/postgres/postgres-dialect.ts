@@ -35,6 +35,8 @@ export const postgresDialect: SqlDialect = {
   mergePatch: (target, patch) =>
     `leadlens_merge_patch(${target}::jsonb, ${patch}::jsonb)`,
 
+  text: (expression) => `leadlens_text(${expression})`,
+
   setupStatements: [
     ...Object.entries(castTargets).map(
       ([name, type]) => `CREATE OR REPLACE FUNCTION ${name}(value text)
@@ -45,6 +47,14 @@ export const postgresDialect: SqlDialect = {
           RETURN NULL;
         END $$`,
     ),
+    // A whole double reads 250.0 in DuckDB, 250 in PostgreSQL; as DuckDB.
+    `CREATE OR REPLACE FUNCTION leadlens_text(value anyelement)
+      RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE
+          WHEN pg_typeof(value) = 'double precision'::regtype
+            AND value::text ~ '^-?[0-9]+$' THEN value::text || '.0'
+          ELSE value::text END
+      $$`,
     // RFC 7396, as DuckDB's json_merge_patch: objects merge key by key, a
     // null deletes the key, anything else replaces the target.
     `CREATE OR REPLACE FUNCTION leadlens_merge_patch(target jsonb, patch jsonb)
