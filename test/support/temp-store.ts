@@ -86,6 +86,19 @@ export async function openTempStore(
   }
 }
 
+/** Opens the store at `path` (a closed one: no server holds it), runs `work`, closes it. */
+export async function withStore<T>(
+  path: string,
+  work: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(path)
+  try {
+    return await work(store)
+  } finally {
+    await store.close()
+  }
+}
+
 async function dropSchema(schema: string): Promise<void> {
   const { connectionString } = parsePostgresLocation(testPostgresUrl)
   const client = new pg.Client({ connectionString })

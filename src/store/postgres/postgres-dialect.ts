@@ -12,11 +12,8 @@ const castFunctions = {
   timestamp: 'leadlens_try_timestamptz',
 } as const
 
-const castTargets = {
-  leadlens_try_double: 'double precision',
-  leadlens_try_boolean: 'boolean',
-  leadlens_try_timestamptz: 'timestamptz',
-} as const
+// Decimal text with an exponent PostgreSQL's numeric can hold.
+const decimalPattern = String.raw`^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,4})?\s*$`
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -38,15 +35,41 @@ export const postgresDialect: SqlDialect = {
   text: (expression) => `leadlens_text(${expression})`,
 
   setupStatements: [
-    ...Object.entries(castTargets).map(
-      ([name, type]) => `CREATE OR REPLACE FUNCTION ${name}(value text)
-        RETURNS ${type} LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+    // Numbers and booleans are checked by pattern, not by catching a failed
+    // cast: an exception handler is a subtransaction, which a parallel query
+    // cannot start, and these run on every event a metric scans.
+    `CREATE OR REPLACE FUNCTION leadlens_try_double(value text)
+      RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE
+          WHEN value ~ '${decimalPattern}' THEN
+            CASE
+              WHEN abs(value::numeric) > 1.7976931348623157e308 THEN NULL
+              WHEN abs(value::numeric) < 2.2250738585072014e-308 THEN 0
+              ELSE value::double precision
+            END
+          WHEN lower(btrim(value)) IN ('nan', 'inf', '+inf', '-inf',
+            'infinity', '+infinity', '-infinity') THEN value::double precision
+        END
+      $$`,
+    `CREATE OR REPLACE FUNCTION leadlens_try_boolean(value text)
+      RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE
+          WHEN lower(btrim(value)) IN ('t', 'true', 'y', 'yes', 'on', '1')
+            THEN true
+          WHEN lower(btrim(value)) IN ('f', 'false', 'n', 'no', 'off', '0')
+            THEN false
+        END
+      $$`,
+    // Instant text has too many forms for a pattern: a failed cast is caught
+    // (so a query using it runs without parallel workers).
+    `CREATE OR REPLACE FUNCTION leadlens_try_timestamptz(value text)
+      RETURNS timestamptz LANGUAGE plpgsql STABLE PARALLEL UNSAFE AS $$
         BEGIN
-          RETURN value::${type};
+          RETURN value::timestamptz;
         EXCEPTION WHEN others THEN
           RETURN NULL;
-        END $$`,
-    ),
+        END
+      $$`,
     // A whole double reads 250.0 in DuckDB, 250 in PostgreSQL; as DuckDB.
     `CREATE OR REPLACE FUNCTION leadlens_text(value anyelement)
       RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
