@@ -47,10 +47,6 @@ function storeProject(store: 'duckdb' | 'postgres'): TestProjectConfiguration {
     test: {
       name: store,
       env: { LEADLENS_TEST_STORE: store },
-      // Each store's own tests run only in that store's project.
-      exclude: [
-        store === 'duckdb' ? 'src/store/postgres/**' : 'src/store/duckdb/**',
-      ],
     },
   }
 }
