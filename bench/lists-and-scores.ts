@@ -32,6 +32,7 @@ import { parseListDefinition } from '../src/lists/read-list-definition.js'
 import { compileListForStore, runList } from '../src/lists/run-list.js'
 import { runScore } from '../src/scores/run-score.js'
 import { readSavedScore } from '../src/scores/saved-scores.js'
+import { rebuildRollups } from '../src/rollups/rebuild-rollups.js'
 import { openStore } from '../src/store/open-store.js'
 
 import type { ListResult } from '../src/lists/run-list.js'
@@ -405,6 +406,8 @@ const countedTables = [
   'property_types',
   'definitions',
   'score_current',
+  'account_event_days',
+  'account_event_day_sums',
 ]
 
 async function countRows(store: Store): Promise<Record<string, number>> {
@@ -713,6 +716,57 @@ function summarizeResult(result: ListResult) {
   }
 }
 
+/**
+ * What a user-grain daily rollup (person x event x UTC day) would buy,
+ * measured rather than built: its row count beside the events', and list
+ * (a)'s metric (a key event per user over 30 days) from it and from raw.
+ */
+async function measureUserGrain(store: Store) {
+  await store.execute(
+    `CREATE TABLE bench_user_event_days AS
+     SELECT person_id, event, date_trunc('day', timestamp AT TIME ZONE 'UTC')
+       AT TIME ZONE 'UTC' AS day, count(*) AS events
+     FROM events WHERE type = 'track' AND person_id IS NOT NULL
+     GROUP BY ALL`,
+  )
+  const [counted] = await store.query<{ n: number }>(
+    'SELECT count(*) AS n FROM bench_user_event_days',
+  )
+  const start = new Date(asOf.getTime() - 30 * 86_400_000)
+  const fromRollup = () =>
+    store.query(
+      `SELECT count(*) AS groups FROM (SELECT person_id, sum(events) AS n
+       FROM bench_user_event_days WHERE event = $1 AND day >= $2 AND day < $3
+       GROUP BY 1)`,
+      [keyEvent, start, asOf],
+    )
+  const fromEvents = () =>
+    store.query(
+      `SELECT count(*) AS groups FROM (SELECT person_id, count(*) AS n
+       FROM events WHERE type = 'track' AND event = $1
+         AND timestamp >= $2 AND timestamp < $3
+       GROUP BY 1)`,
+      [keyEvent, start, asOf],
+    )
+  await fromRollup()
+  await fromEvents()
+  const rollupMs: number[] = []
+  const eventsMs: number[] = []
+  for (let index = 0; index < 3; index++) {
+    eventsMs.push(await timeOnce(fromEvents))
+    rollupMs.push(await timeOnce(fromRollup))
+  }
+  await store.execute('DROP TABLE bench_user_event_days')
+
+  return {
+    rows: Number(counted?.n ?? 0),
+    keyEventPerUser30d: {
+      fromRollup: toTiming(rollupMs),
+      fromEvents: toTiming(eventsMs),
+    },
+  }
+}
+
 // Main ----------------------------------------------------------------------
 
 const options = readOptions(process.argv.slice(2))
@@ -736,6 +790,11 @@ const generation = await withMemory(async () => {
 })
 
 const store = await openStore(path)
+// The generator writes events with SQL, not through ingestion: build the
+// rollups from them as an old store's migration would.
+console.error('building rollups from the generated events')
+const rollupSeconds = (await timeOnce(() => rebuildRollups(store))) / 1000
+const userGrain = await measureUserGrain(store)
 const fileMiB = Math.round(mib((await stat(path)).size))
 const data = await describeData(store)
 const [duckdb] = await store.query<{ version: string }>(
@@ -782,9 +841,17 @@ for (const item of standardLists) {
         options,
       ),
     )
+    // The same list with every metric on raw events: what the rollups buy.
+    const rawOptions = { ...runOptions, useRollups: false }
+    await runList(store, definition, rawOptions)
+    const rawMs: number[] = []
+    for (let index = 0; index < Math.min(3, timing.runs); index++)
+      rawMs.push(await timeOnce(() => runList(store, definition, rawOptions)))
+    const raw = toTiming(rawMs)
     listResults.push({
       key: item.key,
       title: item.title,
+      raw,
       definition: item.definition,
       sql: compiled.sql,
       ...(item.me === undefined ? {} : { me: item.me }),
@@ -870,6 +937,7 @@ const result = {
     /** 1, 5 and 15 minute load averages: other work on the machine skews figures. */
     loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   },
+  rollups: { rebuildSeconds: rollupSeconds, userGrain },
   generation: {
     seconds: generation.value.seconds,
     secondsByStep: generation.value.secondsByStep,
@@ -919,7 +987,13 @@ console.log(
     .join(', ')}`,
 )
 console.log(
-  `  ${pad('', 42)}${padStart('median', 10)}${padStart('p95', 10)}${padStart('floor', 10)}${padStart('ratio', 8)}${padStart('total', 9)}${padStart('RSS MiB', 9)}`,
+  `  rollups: built in ${rollupSeconds.toFixed(1)} s; events ${rowCounts.events?.toLocaleString('en')} rows, account x event x day ${rowCounts.account_event_days?.toLocaleString('en')} rows, sums ${rowCounts.account_event_day_sums?.toLocaleString('en')} rows`,
+)
+console.log(
+  `  user x event x day (measured, not kept): ${userGrain.rows.toLocaleString('en')} rows; key event per user 30d: ${ms(userGrain.keyEventPerUser30d.fromRollup.medianMs)} from it vs ${ms(userGrain.keyEventPerUser30d.fromEvents.medianMs)} from events`,
+)
+console.log(
+  `  ${pad('', 42)}${padStart('median', 10)}${padStart('p95', 10)}${padStart('floor', 10)}${padStart('ratio', 8)}${padStart('total', 9)}${padStart('RSS MiB', 9)}${padStart('raw', 10)}${padStart('raw/roll', 9)}`,
 )
 for (const item of listResults) {
   if (!('subject' in item)) {
@@ -927,7 +1001,7 @@ for (const item of listResults) {
     continue
   }
   console.log(
-    `  ${pad(`(${item.key}) ${item.title}`.slice(0, 41), 42)}${padStart(ms(item.subject.medianMs), 10)}${padStart(ms(item.subject.p95Ms), 10)}${padStart(ms(item.floor.medianMs), 10)}${padStart(item.ratio.toFixed(1), 8)}${padStart(String(item.result?.total ?? '-'), 9)}${padStart(String(item.memory.peakRssMiB), 9)}`,
+    `  ${pad(`(${item.key}) ${item.title}`.slice(0, 41), 42)}${padStart(ms(item.subject.medianMs), 10)}${padStart(ms(item.subject.p95Ms), 10)}${padStart(ms(item.floor.medianMs), 10)}${padStart(item.ratio.toFixed(1), 8)}${padStart(String(item.result?.total ?? '-'), 9)}${padStart(String(item.memory.peakRssMiB), 9)}${padStart(ms(item.raw.medianMs), 10)}${padStart((item.raw.medianMs / item.subject.medianMs).toFixed(2), 9)}`,
   )
 }
 if (scoreResult !== null) {
@@ -948,6 +1022,6 @@ if (attributed !== null) {
   )
 }
 console.log(
-  '  floor = bare grouped count of the events in the same window (users by person_id, accounts by account_id); ratio = median / floor median',
+  '  floor = bare grouped count of the events in the same window (users by person_id, accounts by account_id); ratio = median / floor median; raw = the same list with rollups off (median of up to 3 runs)',
 )
 if (errors.length > 0) console.log(`  errors: ${errors.join('; ')}`)

@@ -3,6 +3,11 @@
  * under a kind and a unique name: what `leadlens apply` and `/api/lists`
  * write, and what `leadlens list run NAME` reads.
  */
+import {
+  findSumProperties,
+  registerRollupProperties,
+} from '../rollups/rollup-properties.js'
+
 import type { Store } from '../store/store.js'
 
 export type DefinitionKind = 'list' | 'metric' | 'score' | 'alert'
@@ -31,18 +36,23 @@ export async function saveDefinition(
   definition: Record<string, unknown>,
 ): Promise<{ created: boolean }> {
   const now = new Date()
-  const existing = await store.query(
-    'SELECT 1 AS found FROM definitions WHERE kind = $1 AND name = $2',
-    [kind, name],
-  )
-  await store.execute(
-    `INSERT INTO definitions VALUES ($1, $2, $3, $4, $4)
-     ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition,
-       updated_at = excluded.updated_at`,
-    [kind, name, JSON.stringify(definition), now],
-  )
 
-  return { created: existing.length === 0 }
+  return store.transaction(async () => {
+    const existing = await store.query(
+      'SELECT 1 AS found FROM definitions WHERE kind = $1 AND name = $2',
+      [kind, name],
+    )
+    await store.execute(
+      `INSERT INTO definitions VALUES ($1, $2, $3, $4, $4)
+       ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition,
+         updated_at = excluded.updated_at`,
+      [kind, name, JSON.stringify(definition), now],
+    )
+    // Sums that saved definitions use are kept in the rollups from now on.
+    await registerRollupProperties(store, findSumProperties(definition))
+
+    return { created: existing.length === 0 }
+  })
 }
 
 /** One definition by kind and name, or undefined. */

@@ -6,6 +6,7 @@
 import { emptyRecord } from '../catalog/own-property.js'
 import { composeMergePatch } from './compose-merge-patch.js'
 import { accountDomainOfEmail, registrableDomain } from './email-domain.js'
+import { addMembershipsToRollups } from '../rollups/maintain-rollups.js'
 
 import type { Store } from '../store/store.js'
 import type { JsonObject, NormalizedMessage } from './normalize-message.js'
@@ -127,6 +128,7 @@ export async function upsertAccounts(
     },
     [...memberships.values()],
   )
+  await addMembershipsToRollups(store, 'staged_memberships')
   await store.execute(
     `INSERT INTO memberships SELECT * FROM ${store.sql.staged('staged_memberships')}
      ON CONFLICT (user_id, account_id) DO UPDATE SET

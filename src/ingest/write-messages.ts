@@ -11,6 +11,7 @@ import {
   readPropertyTypes,
   recordPropertyTypes,
 } from '../catalog/property-catalog.js'
+import { addEventsToRollups } from '../rollups/maintain-rollups.js'
 import { readWorkspaceSettings } from '../store/workspace-settings.js'
 import { resolveIdentity } from './resolve-identity.js'
 import { upsertAccounts } from './write-accounts.js'
@@ -80,6 +81,7 @@ export async function writeMessages(
         settings.matchAccountsByEmailDomain,
       )
       await appendEvents(store, fresh, identity)
+      await addEventsToRollups(store, fresh, identity)
       await recordEventNames(store, fresh)
       await recordPropertyTypes(store, firstSeen, new Date())
     }

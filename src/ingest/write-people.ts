@@ -6,6 +6,10 @@
 import { emptyRecord } from '../catalog/own-property.js'
 import { composeMergePatch } from './compose-merge-patch.js'
 import { parseInstant } from './parse-instant.js'
+import {
+  recomputeRelinkedRollups,
+  stageRelinkedRollupKeys,
+} from '../rollups/maintain-rollups.js'
 
 import type { Store } from '../store/store.js'
 import type { JsonObject, NormalizedMessage } from './normalize-message.js'
@@ -26,6 +30,7 @@ export async function applyLinks(store: Store, identity: IdentityResolution) {
     identity.newLinks.map((l) => [l.aliasId, l.userId, l.linkedAt, l.via]),
   )
   const links = store.sql.staged('staged_links')
+  await stageRelinkedRollupKeys(store)
 
   await store.execute(
     `UPDATE identities SET user_id = l.user_id FROM ${links} l
@@ -67,6 +72,7 @@ export async function applyLinks(store: Store, identity: IdentityResolution) {
   await store.execute(
     `DELETE FROM users WHERE user_id IN (SELECT alias_id FROM ${links})`,
   )
+  await recomputeRelinkedRollups(store)
 }
 
 interface PersonRow {

@@ -49,6 +49,11 @@ export interface CompileOptions {
    * result, whatever the definition says (enforced here, in the query).
    */
   ownerEmail?: string
+  /**
+   * The rollups the store keeps current, with the registered sums (keys of
+   * `sumPropertyKey`); without it every metric reads raw events.
+   */
+  rollups?: { sums: ReadonlySet<string> }
 }
 
 export interface CompiledMetric {

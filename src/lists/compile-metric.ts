@@ -2,12 +2,15 @@
  * Compiles one metric to a subquery `(entity_id, value)` over the events
  * (or memberships) of the list's entities, windowed at `asOf`.
  */
-import { typedJson } from '../catalog/resolve-field.js'
+import { numericPropertySql } from '../rollups/rollup-sql.js'
+import { sumPropertyKey } from '../rollups/rollup-properties.js'
+import { splitWindowByUtcDays } from './split-window-by-days.js'
 import { parseDuration, resolveWindow } from './time-window.js'
 
 import type { SqlParam } from '../store/store.js'
 import type { CompileContext } from './compile-context.js'
 import type { Condition, MetricKind, MetricSpec } from './list-definition.js'
+import type { WholeDays } from './split-window-by-days.js'
 import type { TimeWindow } from './time-window.js'
 
 /** Compiles a metric's `where` over event properties. */
@@ -104,14 +107,98 @@ export function compileMetric(
 
   // An event belongs to its context.groupId account, else to every account
   // its person is a member of (DESIGN.md section 4).
-  return `SELECT e.entity_id, ${measure.aggregate} AS value FROM (
+  const rawAccounts = (condition: string) =>
+    `SELECT e.entity_id, ${measure.aggregate} AS value FROM (
       SELECT e.account_id AS entity_id, e.person_id, ${measure.input} AS input
-      FROM events e WHERE e.account_id IS NOT NULL AND ${where}
+      FROM events e WHERE e.account_id IS NOT NULL AND ${condition}
       UNION ALL
       SELECT m.account_id AS entity_id, e.person_id, ${measure.input} AS input
       FROM events e JOIN memberships m ON m.user_id = e.person_id
-      WHERE e.account_id IS NULL AND ${where}
+      WHERE e.account_id IS NULL AND ${condition}
     ) e GROUP BY e.entity_id`
+
+  const days = rollupDaysFor(spec, kind, window, context)
+  if (days === undefined) return rawAccounts(where)
+
+  // Whole UTC days from the rollups, the partial days at the edges raw.
+  const edges =
+    days.from === undefined
+      ? `e.timestamp >= ${context.bindValue(days.to)}`
+      : `(e.timestamp < ${context.bindValue(days.from)}
+        OR e.timestamp >= ${context.bindValue(days.to)})`
+  const rollup = rollupAccountsSql(spec, kind, days, context)
+  const combine =
+    kind === 'first_seen'
+      ? 'min(x.value)'
+      : kind === 'last_seen'
+        ? 'max(x.value)'
+        : kind === 'count'
+          ? 'CAST(sum(x.value) AS BIGINT)'
+          : 'sum(x.value)'
+
+  return `SELECT x.entity_id, ${combine} AS value FROM (
+      ${rollup}
+      UNION ALL
+      ${rawAccounts(`${where} AND ${edges}`)}
+    ) x GROUP BY x.entity_id`
+}
+
+/**
+ * The whole UTC days a metric of accounts may read from the rollups, or
+ * undefined when it must read raw events: decay and `where` need each
+ * event, and sums need their property registered.
+ */
+function rollupDaysFor(
+  spec: MetricSpec,
+  kind: MetricKind,
+  window: TimeWindow | undefined,
+  context: CompileContext,
+): WholeDays | undefined {
+  const rollups = context.options.rollups
+  if (rollups === undefined || context.of !== 'accounts') return undefined
+  if (spec.where !== undefined || spec.decay !== undefined) return undefined
+
+  const isReadable =
+    kind === 'count' ||
+    kind === 'first_seen' ||
+    kind === 'last_seen' ||
+    (kind === 'sum' &&
+      rollups.sums.has(sumPropertyKey(String(spec.sum), String(spec.property))))
+  if (!isReadable) return undefined
+
+  return splitWindowByUtcDays(window, context.options.asOf)
+}
+
+function rollupAccountsSql(
+  spec: MetricSpec,
+  kind: MetricKind,
+  days: WholeDays,
+  context: CompileContext,
+): string {
+  const filters = [
+    `r.event = ${context.bindValue(String(spec[kind]))}`,
+    `r.day < ${context.bindValue(days.to)}`,
+  ]
+  if (days.from !== undefined)
+    filters.push(`r.day >= ${context.bindValue(days.from)}`)
+
+  if (kind === 'sum') {
+    filters.push(`r.property = ${context.bindValue(String(spec.property))}`)
+    return `SELECT r.account_id AS entity_id, sum(r.total) AS value
+      FROM account_event_day_sums r WHERE ${filters.join(' AND ')}
+      GROUP BY r.account_id`
+  }
+
+  const aggregate =
+    kind === 'first_seen'
+      ? 'min(r.first_at)'
+      : kind === 'last_seen'
+        ? 'max(r.last_at)'
+        : 'CAST(sum(r.events) AS BIGINT)'
+
+  return `SELECT r.account_id AS entity_id, ${aggregate} AS value
+    FROM account_event_days r WHERE ${filters.join(' AND ')}
+    GROUP BY r.account_id`
 }
 
 function measureOf(
@@ -133,13 +220,11 @@ function measureOf(
     case 'distinct_users':
       return { input: 'NULL', aggregate: 'count(DISTINCT e.person_id)' }
     case 'sum': {
+      const path = context.bindValue(
+        context.sql.jsonPath([String(spec.property)]),
+      )
       return {
-        input: typedJson(
-          context,
-          'e.properties',
-          [String(spec.property)],
-          'number',
-        ),
+        input: numericPropertySql(context.sql, 'e.properties', path),
         aggregate: 'coalesce(sum(e.input), 0)',
       }
     }

@@ -4,6 +4,7 @@
  */
 import { listDefinitions } from '../catalog/definitions.js'
 import { readPropertyTypes } from '../catalog/property-catalog.js'
+import { readRollupProperties } from '../rollups/rollup-properties.js'
 import { readSavedScores } from '../scores/saved-scores.js'
 import { scoreFieldResolver } from '../scores/score-fields.js'
 import { readWorkspaceSettings } from '../store/workspace-settings.js'
@@ -23,6 +24,8 @@ export interface RunListOptions {
   namedMetrics?: Record<string, MetricSpec>
   /** Restricts rows to entities this rep owns in the CRM. */
   ownerEmail?: string
+  /** Whether metrics may read the rollups (default); false reads raw events. */
+  useRollups?: boolean
 }
 
 export interface ListResult {
@@ -53,6 +56,9 @@ export async function compileOptionsForStore(
     knownEvents: new Set(events.map((row) => row.name)),
     namedMetrics: options.namedMetrics ?? (await readNamedMetrics(store)),
     resolveScoreField: scoreFieldResolver(await readSavedScores(store)),
+    ...(options.useRollups === false
+      ? {}
+      : { rollups: { sums: await readRollupProperties(store) } }),
     ...(options.me === undefined ? {} : { me: options.me }),
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.offset === undefined ? {} : { offset: options.offset }),

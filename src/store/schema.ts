@@ -286,6 +286,55 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    description:
+      'rollups: track events per account, event and UTC day; registered sums',
+    statements: ({ double }) => [
+      // Every track event counted once per account it belongs to: its
+      // context.groupId, else each account its person is a member of.
+      // day is the UTC midnight starting the day.
+      `CREATE TABLE account_event_days (
+        account_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        day TIMESTAMPTZ NOT NULL,
+        events BIGINT NOT NULL,
+        first_at TIMESTAMPTZ NOT NULL,
+        last_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (account_id, event, day)
+      )`,
+      // The (event, property) pairs whose sums saved definitions use.
+      `CREATE TABLE rollup_properties (
+        event VARCHAR NOT NULL,
+        property VARCHAR NOT NULL,
+        registered_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (event, property)
+      )`,
+      `CREATE TABLE account_event_day_sums (
+        account_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        property VARCHAR NOT NULL,
+        day TIMESTAMPTZ NOT NULL,
+        total ${double} NOT NULL,
+        PRIMARY KEY (account_id, event, property, day)
+      )`,
+      `INSERT INTO account_event_days
+       SELECT account_id, event,
+         date_trunc('day', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+         count(*), min(timestamp), max(timestamp)
+       FROM (
+         SELECT e.account_id, e.event, e.timestamp FROM events e
+         WHERE e.type = 'track' AND e.event IS NOT NULL
+           AND e.account_id IS NOT NULL
+         UNION ALL
+         SELECT m.account_id, e.event, e.timestamp FROM events e
+         JOIN memberships m ON m.user_id = e.person_id
+         WHERE e.type = 'track' AND e.event IS NOT NULL
+           AND e.account_id IS NULL
+       ) a
+       GROUP BY 1, 2, 3`,
+    ],
+  },
 ]
 
 /**

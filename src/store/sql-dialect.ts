@@ -24,6 +24,12 @@ export interface SqlDialect {
    */
   jsonPath(keys: readonly string[]): SqlParam
 
+  /**
+   * SQL for the path to one top-level key held in a text column, as
+   * `jsonPath([key])` would bind it.
+   */
+  jsonPathOfKey(column: string): string
+
   /** The text at a bound `jsonPath` in a JSON column; NULL when missing or JSON null. */
   jsonText(column: string, path: string): string
 

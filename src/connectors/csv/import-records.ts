@@ -7,6 +7,7 @@
 import { emptyRecord, ownProperty } from '../../catalog/own-property.js'
 import { recordPropertyTypes } from '../../catalog/property-catalog.js'
 import { registrableDomain } from '../../ingest/email-domain.js'
+import { addMembershipsToRollups } from '../../rollups/maintain-rollups.js'
 import { quoteIdentifier } from '../../store/store.js'
 import {
   convertValue,
@@ -249,7 +250,7 @@ async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
   for (const field of coreFields)
     types[field] = sqlType(store, ownProperty(kind.fields, field) ?? 'string')
 
-  const staged = `staged_${kind.table}`
+  const staged = `staged_import_${kind.table}`
   await store.stage(
     staged,
     Object.fromEntries(
@@ -318,6 +319,7 @@ async function addMemberships(
     },
     memberships,
   )
+  await addMembershipsToRollups(store, 'staged_import_memberships')
   await store.execute(
     `INSERT INTO memberships SELECT * FROM ${store.sql.staged('staged_import_memberships')}
      ON CONFLICT (user_id, account_id) DO UPDATE SET

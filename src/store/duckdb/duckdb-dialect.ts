@@ -18,6 +18,8 @@ export const duckDbDialect: SqlDialect = {
       .map((key) => `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`)
       .join(''),
 
+  jsonPathOfKey: (column) =>
+    `('/' || replace(replace(${column}, '~', '~0'), '/', '~1'))`,
   jsonText: (column, path) => `json_extract_string(${column}, ${path})`,
   jsonValue: (column, path) => `json_extract(${column}, ${path})`,
   tryCast: (text, type) => `TRY_CAST(${text} AS ${castTypes[type]})`,

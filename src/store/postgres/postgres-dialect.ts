@@ -24,6 +24,7 @@ export const postgresDialect: SqlDialect = {
   jsonPath: (keys) =>
     `{${keys.map((key) => `"${key.replace(/["\\]/g, '\\$&')}"`).join(',')}}`,
 
+  jsonPathOfKey: (column) => `ARRAY[${column}]`,
   jsonText: (column, path) => `(${column} #>> CAST(${path} AS text[]))`,
   jsonValue: (column, path) => `(${column} #> CAST(${path} AS text[]))`,
   tryCast: (text, type) => `${castFunctions[type]}(${text})`,

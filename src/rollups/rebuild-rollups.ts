@@ -1,0 +1,174 @@
+/**
+ * Rollups rebuilt from the raw events: all of them (a store filled by
+ * other means than ingestion, or a repair), or only some keys (after an
+ * identity link moved events between people).
+ */
+import {
+  addToEventDaySums,
+  addToEventDays,
+  attributedEventsSql,
+} from './attributed-events.js'
+import { numericPropertySql, utcDayStartSql } from './rollup-sql.js'
+
+import type { SqlDialect } from '../store/sql-dialect.js'
+import type { Store } from '../store/store.js'
+
+/** Staging table of rollup keys to recompute: (account_id, event, day). */
+export const rollupKeysTable = 'rollup_keys'
+
+export const rollupKeyColumns = {
+  account_id: 'VARCHAR',
+  event: 'VARCHAR',
+  day: 'TIMESTAMPTZ',
+} as const
+
+/** Days of events aggregated per statement: bounds the memory a rebuild takes. */
+const sliceDays = 7
+
+/**
+ * Replaces every rollup row with one computed from the raw events, in one
+ * transaction, a slice of whole UTC days at a time: a 50M-event store
+ * aggregated at once overruns DuckDB's memory limit.
+ */
+export async function rebuildRollups(store: Store): Promise<void> {
+  await store.transaction(async () => {
+    await store.execute('DELETE FROM account_event_days')
+    await store.execute('DELETE FROM account_event_day_sums')
+    const [range] = await store.query<{
+      first: string | null
+      last: string | null
+    }>(
+      `SELECT min(timestamp) AS first, max(timestamp) AS last FROM events
+       WHERE type = 'track' AND event IS NOT NULL`,
+    )
+    if (range?.first == null || range.last == null) return
+
+    const day = 86_400_000
+    const first = Math.floor(Date.parse(range.first) / day) * day
+    const last = Date.parse(range.last)
+    const attributed = attributedEventsSql({
+      events: 'e.timestamp >= $1 AND e.timestamp < $2',
+    })
+    for (let start = first; start <= last; start += sliceDays * day) {
+      const bounds = [new Date(start), new Date(start + sliceDays * day)]
+      await store.execute(
+        `INSERT INTO account_event_days
+         SELECT a.account_id, a.event, ${utcDayStartSql('a.timestamp')},
+           count(*), min(a.timestamp), max(a.timestamp)
+         FROM (${attributed}) a
+         GROUP BY 1, 2, 3`,
+        bounds,
+      )
+      await store.execute(
+        `INSERT INTO account_event_day_sums ${sumsSelect(store.sql, attributed, 'rollup_properties')}`,
+        bounds,
+      )
+    }
+  })
+}
+
+/**
+ * SELECT of sums rows from attributed events `a` for the (event, property)
+ * pairs of `pairsTable`; days with no numeric value are left out.
+ */
+export function sumsSelect(
+  sql: SqlDialect,
+  attributed: string,
+  pairsTable: string,
+): string {
+  const value = numericPropertySql(
+    sql,
+    'a.properties',
+    sql.jsonPathOfKey('r.property'),
+  )
+
+  return `SELECT a.account_id, a.event, r.property,
+      ${utcDayStartSql('a.timestamp')} AS day, sum(${value}) AS total
+    FROM (${attributed}) a JOIN ${pairsTable} r ON r.event = a.event
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(${value}) IS NOT NULL`
+}
+
+/**
+ * Recomputes from raw events the rollup rows of the keys staged in
+ * `rollup_keys` (inside the caller's transaction).
+ */
+export async function recomputeRollupKeys(store: Store): Promise<void> {
+  const keys = store.sql.staged(rollupKeysTable)
+  const [range] = await store.query<{
+    first: string | null
+    last: string | null
+  }>(`SELECT min(day) AS first, max(day) AS last FROM ${keys}`)
+  if (range?.first == null || range.last == null) return
+
+  // Bounding the scan by time lets the store skip blocks of other days.
+  const attributed = attributedEventsSql({
+    events: `e.timestamp >= $1 AND e.timestamp < $2`,
+    accounts: (column) => `${column} IN (SELECT account_id FROM ${keys})`,
+  })
+  const bounds = [
+    new Date(range.first),
+    new Date(new Date(range.last).getTime() + 86_400_000),
+  ]
+  const keyMatch = `k.account_id = a.account_id AND k.event = a.event
+      AND a.timestamp >= k.day AND a.timestamp < k.day + INTERVAL '24 hours'`
+
+  await store.execute(
+    `DELETE FROM account_event_days USING ${keys} k
+     WHERE account_event_days.account_id = k.account_id
+       AND account_event_days.event = k.event
+       AND account_event_days.day = k.day`,
+  )
+  await store.execute(
+    `INSERT INTO account_event_days
+     SELECT a.account_id, a.event, k.day,
+       count(*), min(a.timestamp), max(a.timestamp)
+     FROM (${attributed}) a JOIN (SELECT DISTINCT * FROM ${keys}) k ON ${keyMatch}
+     GROUP BY 1, 2, 3
+     ${addToEventDays}`,
+    bounds,
+  )
+
+  await store.execute(
+    `DELETE FROM account_event_day_sums USING ${keys} k
+     WHERE account_event_day_sums.account_id = k.account_id
+       AND account_event_day_sums.event = k.event
+       AND account_event_day_sums.day = k.day`,
+  )
+  await store.execute(
+    `INSERT INTO account_event_day_sums
+     ${sumsSelect(
+       store.sql,
+       `SELECT a.* FROM (${attributed}) a
+        JOIN (SELECT DISTINCT * FROM ${keys}) k ON ${keyMatch}`,
+       'rollup_properties',
+     )}
+     ${addToEventDaySums}`,
+    bounds,
+  )
+}
+
+/**
+ * INSERT staging the rollup keys that links in `linksTable` (alias_id,
+ * user_id) can change: per linked user, the accounts of the user and its
+ * aliases x the (event, day) of their events naming no account.
+ */
+export function rebuildKeysOfLinks(
+  sql: SqlDialect,
+  linksTable: string,
+): string {
+  const people = `SELECT alias_id AS person_id, user_id AS linked_to
+    FROM ${linksTable}
+    UNION SELECT user_id, user_id FROM ${linksTable}`
+
+  return `INSERT INTO ${sql.staged(rollupKeysTable)}
+    SELECT DISTINCT a.account_id, d.event, d.day
+    FROM (SELECT DISTINCT p.linked_to, m.account_id
+      FROM (${people}) p JOIN memberships m ON m.user_id = p.person_id) a
+    JOIN (SELECT DISTINCT p.linked_to, e.event,
+        ${utcDayStartSql('e.timestamp')} AS day
+      FROM (${people}) p JOIN events e ON e.person_id = p.person_id
+      WHERE e.type = 'track' AND e.event IS NOT NULL
+        AND e.account_id IS NULL) d
+    ON d.linked_to = a.linked_to`
+}
