@@ -5,7 +5,7 @@
 import { resolve } from 'node:path'
 
 import { openDuckDbStore } from './duckdb/duckdb-store.js'
-import { openPostgresStore } from './postgres/postgres-store.js'
+import { openPostgresStore } from './postgres/open-postgres-store.js'
 import { redactPassword } from './postgres/postgres-location.js'
 import { migrateStore } from './schema.js'
 import { StoreError } from './store-error.js'
