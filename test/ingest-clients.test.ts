@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 
-import { DuckDBInstance } from '@duckdb/node-api'
 import RudderAnalytics from '@rudderstack/rudder-sdk-node'
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node'
 import {
@@ -25,13 +24,16 @@ import {
   startServe,
   stopServe,
 } from './support/leadlens-cli.js'
+import { createTempLocation, withStore } from './support/temp-store.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import type { TempLocation } from './support/temp-store.js'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 
 const clientTimeout = 60_000
 
 let workDir = ''
+const locations: TempLocation[] = []
 
 beforeAll(async () => {
   assertBuilt()
@@ -41,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await killAllServes()
   if (workDir !== '') await rm(workDir, { recursive: true, force: true })
+  for (const location of locations) await location.dispose()
 })
 
 // ---------------------------------------------------------------------------
@@ -52,7 +55,9 @@ async function freshStore(
   name: string,
 ): Promise<{ db: string; log: string; writeKey: string }> {
   const directory = await mkdtemp(join(workDir, `${name}-`))
-  const db = join(directory, 'store.duckdb')
+  const location = await createTempLocation()
+  locations.push(location)
+  const db = location.path
   const added = await runCli(['--db', db, 'sources', 'add', 'web'])
   expect(added.code, added.stderr).toBe(0)
   const writeKey = added.stdout.trim()
@@ -86,27 +91,20 @@ interface StoredRow {
 
 /** Every stored message id with its type and number of rows (store closed). */
 async function readStoredRows(db: string): Promise<StoredRow[]> {
-  const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' })
-  try {
-    const connection = await instance.connect()
-    try {
-      const result = await connection.runAndReadAll(
-        `SELECT source_id, message_id, type, count(*) AS copies
-         FROM events GROUP BY ALL ORDER BY message_id, type`,
-      )
+  const rows = await withStore(db, (store) =>
+    store.query(
+      `SELECT source_id, message_id, type, count(*) AS copies
+       FROM events GROUP BY source_id, message_id, type
+       ORDER BY message_id, type`,
+    ),
+  )
 
-      return result.getRowObjectsJS().map((row) => ({
-        sourceId: String(row.source_id),
-        messageId: String(row.message_id),
-        type: String(row.type),
-        copies: Number(row.copies),
-      }))
-    } finally {
-      connection.closeSync()
-    }
-  } finally {
-    instance.closeSync()
-  }
+  return rows.map((row) => ({
+    sourceId: String(row.source_id),
+    messageId: String(row.message_id),
+    type: String(row.type),
+    copies: Number(row.copies),
+  }))
 }
 
 // ---------------------------------------------------------------------------

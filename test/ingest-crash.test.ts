@@ -12,7 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { DuckDBInstance } from '@duckdb/node-api'
 import {
   assertBuilt,
   killAllServes,
@@ -21,7 +20,10 @@ import {
   stopServe,
   waitForExit,
 } from './support/leadlens-cli.js'
+import { createTempLocation, withStore } from './support/temp-store.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import type { TempLocation } from './support/temp-store.js'
 
 const senderCount = 4
 const batchSize = 50
@@ -31,6 +33,7 @@ const maxBatchesPerSender = 400
 const sendForMs = 1_500
 
 let workDir = ''
+let location: TempLocation | undefined
 
 beforeAll(async () => {
   assertBuilt()
@@ -40,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await killAllServes()
   if (workDir !== '') await rm(workDir, { recursive: true, force: true })
+  await location?.dispose()
 })
 
 // ---------------------------------------------------------------------------
@@ -60,19 +64,7 @@ async function queryStore<T>(
     query: (sql: string) => Promise<Record<string, unknown>[]>,
   ) => Promise<T>,
 ): Promise<T> {
-  const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' })
-  try {
-    const connection = await instance.connect()
-    try {
-      return await work(async (sql) =>
-        (await connection.runAndReadAll(sql)).getRowObjectsJS(),
-      )
-    } finally {
-      connection.closeSync()
-    }
-  } finally {
-    instance.closeSync()
-  }
+  return withStore(db, (store) => work((sql) => store.query(sql)))
 }
 
 interface StoreContents {
@@ -89,7 +81,8 @@ async function readStoreContents(db: string): Promise<StoreContents> {
     )
     const orphans = await query(
       `SELECT m.message_id FROM message_ids m
-       ANTI JOIN events e USING (source_id, message_id)
+       WHERE NOT EXISTS (SELECT 1 FROM events e
+         WHERE e.source_id = m.source_id AND e.message_id = m.message_id)
        ORDER BY 1 LIMIT 20`,
     )
 
@@ -186,7 +179,8 @@ const isAcknowledged = (batch: SentBatch) => batch.status === 200
 
 describe('a server killed while ingesting', () => {
   it('keeps every acknowledged batch exactly once, and a resend of the rest completes the store', async () => {
-    const db = join(workDir, 'store.duckdb')
+    location = await createTempLocation()
+    const db = location.path
     const added = await runCli(['--db', db, 'sources', 'add', 'crash'])
     expect(added.code, added.stderr).toBe(0)
     const writeKey = added.stdout.trim()

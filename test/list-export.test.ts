@@ -104,9 +104,12 @@ describe('CSV export', () => {
       ),
     )
     expect(summary).toMatchObject({ rows: count, stored: count, rejected: [] })
+    const { sql } = target.store
     const roundTrip = await target.store.query(
-      `SELECT user_id, email, traits->>'$.plan' AS plan, traits->>'$.note' AS note
+      `SELECT user_id, email, ${sql.jsonText('traits', '$1')} AS plan,
+         ${sql.jsonText('traits', '$2')} AS note
        FROM users WHERE user_id IN ('user-00000', 'user-05999') ORDER BY user_id`,
+      [sql.jsonPath(['plan']), sql.jsonPath(['note'])],
     )
     expect(roundTrip).toEqual([
       {

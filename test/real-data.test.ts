@@ -17,7 +17,9 @@ import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { repoRoot, runCli, runListJson } from './support/leadlens-cli.js'
+import { createTempLocation } from './support/temp-store.js'
 
+import type { TempLocation } from './support/temp-store.js'
 import type { CliResult, ListJson, ListRow } from './support/leadlens-cli.js'
 
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
@@ -40,6 +42,15 @@ const dayMs = 86_400_000
 const slowTimeout = 180_000
 
 let workDir = ''
+const locations: TempLocation[] = []
+
+/** A new store location, removed after the file's tests. */
+async function tempDb(): Promise<string> {
+  const location = await createTempLocation()
+  locations.push(location)
+
+  return location.path
+}
 
 beforeAll(async () => {
   if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
@@ -52,6 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (workDir !== '') await rm(workDir, { recursive: true, force: true })
+  for (const location of locations) await location.dispose()
 })
 
 // ---------------------------------------------------------------------------
@@ -456,7 +468,7 @@ describe.skipIf(!hasSharedData)('wikiticker Segment messages', () => {
   let oracle: SegmentOracle
 
   beforeAll(async () => {
-    db = join(workDir, 'wikiticker.duckdb')
+    db = await tempDb()
     ;[imported, oracle] = await Promise.all([
       runCli(['--db', db, 'import', 'events', wikitickerMessages]),
       readSegmentOracle(wikitickerMessages),
@@ -540,8 +552,8 @@ describe.skipIf(!hasSharedData)('saas-demo CSV accounts and users', () => {
   const asOfText = '2025-05-01T00:00:00Z'
   let db = ''
 
-  beforeAll(() => {
-    db = join(workDir, 'saas-demo.duckdb')
+  beforeAll(async () => {
+    db = await tempDb()
   })
 
   it(
@@ -632,7 +644,7 @@ describe('importing a file with bad lines', () => {
   let imported: CliResult
 
   beforeAll(async () => {
-    db = join(workDir, 'bad-input.duckdb')
+    db = await tempDb()
     const file = join(workDir, 'bad-input.ndjson')
     await writeFile(file, `${lines.join('\n')}\n`)
     imported = await runCli(['--db', db, 'import', 'events', file])

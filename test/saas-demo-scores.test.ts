@@ -17,7 +17,9 @@ import { parse } from 'csv-parse/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { repoRoot, runCli } from './support/leadlens-cli.js'
+import { createTempLocation } from './support/temp-store.js'
 
+import type { TempLocation } from './support/temp-store.js'
 import type { CliResult } from './support/leadlens-cli.js'
 import { parse as parseYaml } from 'yaml'
 
@@ -340,6 +342,7 @@ function oracleBacktest(
 describe.skipIf(!hasSharedData)('saas-demo PQL score on real data', () => {
   let workDir = ''
   let db = ''
+  let location: TempLocation | undefined
   let imports: CliResult[] = []
   let applied: CliResult
   let scoreRun: CliResult
@@ -356,7 +359,8 @@ describe.skipIf(!hasSharedData)('saas-demo PQL score on real data', () => {
       )
     }
     workDir = await mkdtemp(join(tmpdir(), 'leadlens-saas-scores-'))
-    db = join(workDir, 'saas-demo.duckdb')
+    location = await createTempLocation()
+    db = location.path
 
     imports = []
     for (const [kind, file] of [
@@ -385,6 +389,7 @@ describe.skipIf(!hasSharedData)('saas-demo PQL score on real data', () => {
 
   afterAll(async () => {
     if (workDir !== '') await rm(workDir, { recursive: true, force: true })
+    await location?.dispose()
   })
 
   it('imports accounts, users and deals and applies pql.yaml, exiting 0', () => {

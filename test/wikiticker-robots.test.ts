@@ -19,7 +19,9 @@ import { createGunzip } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { repoRoot, runCli, runListJson } from './support/leadlens-cli.js'
+import { createTempLocation } from './support/temp-store.js'
 
+import type { TempLocation } from './support/temp-store.js'
 import type { CliResult, ListJson } from './support/leadlens-cli.js'
 
 const sharedData = fileURLToPath(new URL('../../shared/data/', import.meta.url))
@@ -320,6 +322,7 @@ describe.skipIf(!hasSharedData)(
     const asOf = Date.parse(asOfText)
     let workDir = ''
     let db = ''
+    let location: TempLocation | undefined
     let definition = ''
     let imported: CliResult
     let oracle: SegmentOracle
@@ -332,7 +335,8 @@ describe.skipIf(!hasSharedData)(
         )
       }
       workDir = await mkdtemp(join(tmpdir(), 'leadlens-wikiticker-robots-'))
-      db = join(workDir, 'wikiticker.duckdb')
+      location = await createTempLocation()
+      db = location.path
       definition = join(workDir, 'busy-channels-without-robot-creations.yaml')
       await writeFile(definition, definitionYaml)
       ;[imported, oracle] = await Promise.all([
@@ -344,6 +348,7 @@ describe.skipIf(!hasSharedData)(
 
     afterAll(async () => {
       if (workDir !== '') await rm(workDir, { recursive: true, force: true })
+      await location?.dispose()
     })
 
     it('imports every message of the file and exits 0', () => {

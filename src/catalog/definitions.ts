@@ -44,7 +44,7 @@ export async function saveDefinition(
     )
     await store.execute(
       `INSERT INTO definitions VALUES ($1, $2, $3, $4, $4)
-       ON CONFLICT DO UPDATE SET definition = excluded.definition,
+       ON CONFLICT (kind, name) DO UPDATE SET definition = excluded.definition,
          updated_at = excluded.updated_at`,
       [kind, name, JSON.stringify(definition), now],
     )

@@ -87,7 +87,7 @@ export async function recordPropertyTypes(
     rows,
   )
   await store.execute(
-    'INSERT INTO property_types SELECT * FROM temp.staged_property_types ' +
+    `INSERT INTO property_types SELECT * FROM ${store.sql.staged('staged_property_types')} ` +
       'ON CONFLICT DO NOTHING',
   )
   // Until the transaction commits, only this process may see these types;

@@ -7,6 +7,8 @@
 import { ownProperty } from './own-property.js'
 import type { PropertyScope, PropertyTypeMap } from './property-catalog.js'
 import type { PropertyType } from './property-type.js'
+import type { SqlDialect } from '../store/sql-dialect.js'
+import type { SqlParam } from '../store/store.js'
 
 export type FieldType = Exclude<PropertyType, 'object' | 'array'> | 'json'
 
@@ -32,8 +34,10 @@ export type FieldResolution =
 export interface FieldContext {
   of: 'users' | 'accounts'
   types: PropertyTypeMap
+  /** The store's SQL where dialects differ. */
+  sql: SqlDialect
   /** Binds a value and returns its placeholder. */
-  bind(value: string): string
+  bindValue(value: SqlParam): string
 }
 
 interface Column {
@@ -310,7 +314,7 @@ export function resolveEventProperty(
   const type = toFieldType(known) ?? typeOfValue(hint)
 
   return {
-    sql: typedJson('e.properties', context.bind(toJsonPointer(name)), type),
+    sql: typedJson(context, 'e.properties', name.split('.'), type),
     type,
     joins: [],
   }
@@ -347,7 +351,7 @@ function resolveIn(
   return {
     ok: true,
     field: {
-      sql: typedJson(bag, context.bind(toJsonPointer(key)), type),
+      sql: typedJson(context, bag, key.split('.'), type),
       type,
       joins,
     },
@@ -362,36 +366,31 @@ function notApplicable(message: string): FieldResolution {
   return { ok: false, code: 'LIST_FIELD_NOT_APPLICABLE', message }
 }
 
-/** SQL reading one JSON property as `type`; a value that does not fit is NULL. */
+/**
+ * SQL reading the property at `keys` of a JSON column as `type`; a value
+ * that does not fit is NULL. The keys reach SQL only as a bound value.
+ */
 export function typedJson(
+  context: Pick<FieldContext, 'sql' | 'bindValue'>,
   column: string,
-  pointer: string,
+  keys: readonly string[],
   type: FieldType,
 ): string {
-  const text = `json_extract_string(${column}, ${pointer})`
+  const { sql } = context
+  const path = context.bindValue(sql.jsonPath(keys))
+  const text = sql.jsonText(column, path)
   switch (type) {
     case 'number':
-      return `TRY_CAST(${text} AS DOUBLE)`
+      return sql.tryCast(text, 'double')
     case 'boolean':
-      return `TRY_CAST(${text} AS BOOLEAN)`
+      return sql.tryCast(text, 'boolean')
     case 'timestamp':
-      return `TRY_CAST(${text} AS TIMESTAMPTZ)`
+      return sql.tryCast(text, 'timestamp')
     case 'json':
-      return `json_extract(${column}, ${pointer})`
+      return sql.jsonValue(column, path)
     default:
       return text
   }
-}
-
-/**
- * A JSON pointer for a dotted property path (RFC 6901 escaping).
- * @example toJsonPointer('plan.tier') // '/plan/tier'
- */
-export function toJsonPointer(path: string): string {
-  return path
-    .split('.')
-    .map((part) => `/${part.replaceAll('~', '~0').replaceAll('/', '~1')}`)
-    .join('')
 }
 
 function toFieldType(type: PropertyType | undefined): FieldType | undefined {

@@ -11,7 +11,14 @@ import { PeopleError } from '../server/people.js'
 import { StoreError } from '../store/store-error.js'
 import { CliUserError } from './cli-error.js'
 
-const userStoreCodes = new Set(['STORE_LOCKED', 'STORE_URL_UNSUPPORTED'])
+import type { StoreErrorCode } from '../store/store-error.js'
+
+const userStoreCodes = new Set<StoreErrorCode>([
+  'STORE_LOCKED',
+  'STORE_URL_UNSUPPORTED',
+  'STORE_URL_INVALID',
+  'STORE_UNREACHABLE',
+])
 
 /** Whether the error is the user's to fix (exit status 1). */
 export function isUserError(error: unknown): boolean {

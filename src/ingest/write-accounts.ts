@@ -86,7 +86,7 @@ export async function upsertAccounts(
       domain: 'VARCHAR',
       created_at: 'TIMESTAMPTZ',
       first_seen_at: 'TIMESTAMPTZ',
-      traits: 'VARCHAR',
+      traits: store.sql.types.json,
       updated_at: 'TIMESTAMPTZ',
     },
     [...accounts].map(([id, a]) => [
@@ -99,20 +99,21 @@ export async function upsertAccounts(
       now,
     ]),
   )
+  const staged = store.sql.staged('staged_accounts')
   await store.execute(
-    `INSERT INTO accounts SELECT * FROM temp.staged_accounts
-     ON CONFLICT DO UPDATE SET
+    `INSERT INTO accounts SELECT * FROM ${staged}
+     ON CONFLICT (account_id) DO UPDATE SET
        name = coalesce(excluded.name, accounts.name),
        domain = coalesce(excluded.domain, accounts.domain),
        first_seen_at = least(accounts.first_seen_at, excluded.first_seen_at),
        traits = CASE WHEN excluded.traits = '{}' THEN accounts.traits
-         ELSE json_merge_patch(accounts.traits, excluded.traits) END,
+         ELSE ${store.sql.mergePatch('accounts.traits', 'excluded.traits')} END,
        updated_at = excluded.updated_at`,
   )
   // A new row starts from the patch applied to nothing: nulls are dropped.
   await store.execute(
-    `UPDATE accounts SET traits = json_merge_patch('{}', accounts.traits)
-     FROM temp.staged_accounts s
+    `UPDATE accounts SET traits = ${store.sql.mergePatch("'{}'", 'accounts.traits')}
+     FROM ${staged} s
      WHERE accounts.account_id = s.account_id
        AND s.traits <> '{}'`,
   )
@@ -129,8 +130,8 @@ export async function upsertAccounts(
   )
   await addMembershipsToRollups(store, 'staged_memberships')
   await store.execute(
-    `INSERT INTO memberships SELECT * FROM temp.staged_memberships
-     ON CONFLICT DO UPDATE SET
+    `INSERT INTO memberships SELECT * FROM ${store.sql.staged('staged_memberships')}
+     ON CONFLICT (user_id, account_id) DO UPDATE SET
        started_at = least(memberships.started_at, excluded.started_at)`,
   )
 }

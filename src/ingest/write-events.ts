@@ -80,7 +80,7 @@ export async function recordEventNames(
     [...names],
   )
   await store.execute(
-    'INSERT INTO event_names SELECT * FROM temp.staged_event_names ON CONFLICT DO NOTHING',
+    `INSERT INTO event_names SELECT * FROM ${store.sql.staged('staged_event_names')} ON CONFLICT DO NOTHING`,
   )
   // Remembered only once committed: a rolled-back name must be tried again.
   store.afterCommit(() => {

@@ -216,8 +216,11 @@ describe('writeMessages', () => {
       code: 'INGEST_PROPERTY_TYPE_MISMATCH',
       path: 'properties.seats',
     })
+    const { sql } = temp.store
     const rows = await temp.store.query(
-      "SELECT json_extract(properties, '$.seats') AS seats FROM events ORDER BY timestamp, message_id",
+      `SELECT ${sql.jsonValue('properties', '$1')} AS seats FROM events
+       ORDER BY timestamp, message_id`,
+      [sql.jsonPath(['seats'])],
     )
     expect(rows.map((r) => r.seats).sort()).toEqual(['"many"', '3', '7'])
   })

@@ -122,7 +122,7 @@ async function claimMessageIds(
     messages.map((m) => [m.sourceId, m.messageId, m.receivedAt]),
   )
   const claimed = await store.query<{ source_id: string; message_id: string }>(
-    `INSERT INTO message_ids SELECT * FROM temp.staged_message_ids
+    `INSERT INTO message_ids SELECT * FROM ${store.sql.staged('staged_message_ids')}
      ON CONFLICT DO NOTHING RETURNING source_id, message_id`,
   )
   const fresh = new Set(
@@ -154,7 +154,7 @@ async function readKnownIdentities(
     is_identified: boolean | null
   }>(
     `SELECT s.id, i.user_id AS linked_to, NOT u.is_anonymous AS is_identified
-     FROM temp.staged_ids s
+     FROM ${store.sql.staged('staged_ids')} s
      LEFT JOIN identities i ON i.alias_id = s.id
      LEFT JOIN users u ON u.user_id = s.id
      WHERE i.user_id IS NOT NULL OR u.user_id IS NOT NULL`,

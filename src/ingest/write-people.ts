@@ -29,39 +29,40 @@ export async function applyLinks(store: Store, identity: IdentityResolution) {
     },
     identity.newLinks.map((l) => [l.aliasId, l.userId, l.linkedAt, l.via]),
   )
+  const links = store.sql.staged('staged_links')
   await stageRelinkedRollupKeys(store)
 
   await store.execute(
-    `UPDATE identities SET user_id = l.user_id FROM temp.staged_links l
+    `UPDATE identities SET user_id = l.user_id FROM ${links} l
      WHERE identities.user_id = l.alias_id`,
   )
   await store.execute(
-    `INSERT INTO identities SELECT * FROM temp.staged_links
+    `INSERT INTO identities SELECT * FROM ${links}
      ON CONFLICT DO NOTHING`,
   )
   await store.execute(
-    `UPDATE events SET person_id = l.user_id FROM temp.staged_links l
+    `UPDATE events SET person_id = l.user_id FROM ${links} l
      WHERE events.person_id = l.alias_id`,
   )
   await store.execute(
     `INSERT INTO memberships
      SELECT l.user_id, m.account_id, min(m.started_at), min(m.via)
-     FROM memberships m JOIN temp.staged_links l ON m.user_id = l.alias_id
+     FROM memberships m JOIN ${links} l ON m.user_id = l.alias_id
      GROUP BY l.user_id, m.account_id
-     ON CONFLICT DO UPDATE SET
+     ON CONFLICT (user_id, account_id) DO UPDATE SET
        started_at = least(memberships.started_at, excluded.started_at)`,
   )
   await store.execute(
     `DELETE FROM memberships WHERE user_id IN
-     (SELECT alias_id FROM temp.staged_links)`,
+     (SELECT alias_id FROM ${links})`,
   )
   await store.execute(
     `INSERT INTO users
      SELECT l.user_id, false, min(u.email), min(u.created_at),
        min(u.first_seen_at), max(u.last_seen_at), '{}', now()
-     FROM users u JOIN temp.staged_links l ON u.user_id = l.alias_id
+     FROM users u JOIN ${links} l ON u.user_id = l.alias_id
      GROUP BY l.user_id
-     ON CONFLICT DO UPDATE SET
+     ON CONFLICT (user_id) DO UPDATE SET
        is_anonymous = false,
        email = coalesce(users.email, excluded.email),
        created_at = coalesce(users.created_at, excluded.created_at),
@@ -69,7 +70,7 @@ export async function applyLinks(store: Store, identity: IdentityResolution) {
        last_seen_at = greatest(users.last_seen_at, excluded.last_seen_at)`,
   )
   await store.execute(
-    `DELETE FROM users WHERE user_id IN (SELECT alias_id FROM temp.staged_links)`,
+    `DELETE FROM users WHERE user_id IN (SELECT alias_id FROM ${links})`,
   )
   await recomputeRelinkedRollups(store)
 }
@@ -132,7 +133,7 @@ export async function upsertPeople(
       created_at: 'TIMESTAMPTZ',
       first_seen_at: 'TIMESTAMPTZ',
       last_seen_at: 'TIMESTAMPTZ',
-      traits: 'VARCHAR',
+      traits: store.sql.types.json,
       updated_at: 'TIMESTAMPTZ',
     },
     [...people].map(([id, p]) => [
@@ -146,6 +147,7 @@ export async function upsertPeople(
       now,
     ]),
   )
+  const staged = store.sql.staged('staged_users')
   await store.execute(
     `UPDATE users SET
        is_anonymous = users.is_anonymous AND s.is_anonymous,
@@ -154,12 +156,12 @@ export async function upsertPeople(
        first_seen_at = least(users.first_seen_at, s.first_seen_at),
        last_seen_at = greatest(users.last_seen_at, s.last_seen_at),
        traits = CASE WHEN s.traits = '{}' THEN users.traits
-         ELSE json_merge_patch(users.traits, s.traits) END,
+         ELSE ${store.sql.mergePatch('users.traits', 's.traits')} END,
        updated_at = s.updated_at
-     FROM temp.staged_users s WHERE users.user_id = s.user_id`,
+     FROM ${staged} s WHERE users.user_id = s.user_id`,
   )
   await store.execute(
-    `INSERT INTO users SELECT s.* FROM temp.staged_users s
+    `INSERT INTO users SELECT s.* FROM ${staged} s
      WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = s.user_id)`,
   )
   // A new row starts from the patch applied to nothing: nulls are dropped.
@@ -168,8 +170,8 @@ export async function upsertPeople(
   )
   if (!bringsTraits) return
   await store.execute(
-    `UPDATE users SET traits = json_merge_patch('{}', users.traits)
-     FROM temp.staged_users s
+    `UPDATE users SET traits = ${store.sql.mergePatch("'{}'", 'users.traits')}
+     FROM ${staged} s
      WHERE users.user_id = s.user_id
        AND s.traits <> '{}'`,
   )

@@ -4,6 +4,7 @@
  */
 import type { PropertyTypeMap } from '../catalog/property-catalog.js'
 import type { JoinName } from '../catalog/resolve-field.js'
+import type { SqlDialect } from '../store/sql-dialect.js'
 import type { SqlParam } from '../store/store.js'
 import type { ListDefinition, MetricSpec } from './list-definition.js'
 import type { ListIssue } from './list-error.js'
@@ -23,6 +24,8 @@ export type ScoreFieldResolver = (
   | undefined
 
 export interface CompileOptions {
+  /** The SQL of the store the list runs on, where dialects differ. */
+  sql: SqlDialect
   asOf: Date
   /** The workspace's IANA zone; a definition's own `timezone` wins. */
   timezone: string
@@ -65,6 +68,7 @@ export interface CompileContext {
   of: 'users' | 'accounts'
   zone: string
   types: PropertyTypeMap
+  sql: SqlDialect
   params: SqlParam[]
   issues: ListIssue[]
   warnings: ListIssue[]
@@ -75,7 +79,6 @@ export interface CompileContext {
   /** Placeholder of the `asOf` parameter. */
   asOf: string
   bindValue(value: SqlParam): string
-  bind(value: string): string
 }
 
 /** A fresh context for compiling `definition`. */
@@ -96,6 +99,7 @@ export function createCompileContext(
     of: definition.of,
     zone: definition.timezone ?? options.timezone,
     types: options.types,
+    sql: options.sql,
     params,
     issues: [],
     warnings: [],
@@ -104,7 +108,6 @@ export function createCompileContext(
     scoreJoins: new Map(),
     asOf: bindValue(options.asOf),
     bindValue,
-    bind: (value: string) => bindValue(value),
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The SQL and parameters each operator, time form and metric form compiles
- * to (the rows they return are checked against DuckDB in run-list.test.ts).
+ * to in the dialect of the store under test (the rows they return are
+ * checked against that store in run-list.test.ts).
  */
 import { describe, expect, it } from 'vitest'
 
+import { testSqlDialect as dialect } from '../../test/support/temp-store.js'
 import { compileList } from './compile-list.js'
 import { parseListDefinition } from './read-list-definition.js'
 
@@ -30,6 +32,7 @@ function compile(definition: Record<string, unknown>) {
       't',
     ),
     {
+      sql: dialect,
       asOf,
       timezone: 'America/Sao_Paulo',
       types,
@@ -49,8 +52,8 @@ function filterOf(sql: string): string {
   )
 }
 
-const employees = 'TRY_CAST(json_extract_string(a.traits, $2) AS DOUBLE)'
-const plan = 'json_extract_string(a.traits, $2)'
+const employees = dialect.tryCast(dialect.jsonText('a.traits', '$2'), 'double')
+const plan = dialect.jsonText('a.traits', '$2')
 
 describe('operators', () => {
   const cases: [string, unknown, string, unknown[]][] = [
@@ -83,7 +86,10 @@ describe('operators', () => {
         where: { field: 'account.employees', op, value },
       })
       expect(filterOf(compiled.sql)).toBe(`  AND (${sql})`)
-      expect(compiled.params.slice(1)).toEqual(['/employees', ...params])
+      expect(compiled.params.slice(1)).toEqual([
+        dialect.jsonPath(['employees']),
+        ...params,
+      ])
     })
   }
 
@@ -123,7 +129,10 @@ describe('operators', () => {
 })
 
 describe('time forms', () => {
-  const renewal = 'TRY_CAST(json_extract_string(a.traits, $2) AS TIMESTAMPTZ)'
+  const renewal = dialect.tryCast(
+    dialect.jsonText('a.traits', '$2'),
+    'timestamp',
+  )
   const window = (value: unknown) =>
     compile({ where: { field: 'account.renewal', op: 'within', value } })
 
@@ -209,7 +218,9 @@ describe('metric forms', () => {
     expect(metricSql({ sum: 'E', property: 'size' }).sql).toContain(
       'coalesce(sum(e.input), 0) AS value',
     )
-    expect(metricSql({ sum: 'E', property: 'size' }).params).toContain('/size')
+    expect(metricSql({ sum: 'E', property: 'size' }).params).toContain(
+      dialect.jsonPath(['size']),
+    )
     expect(metricSql({ active_days: true }).sql).toContain(
       'count(DISTINCT e.input) AS value',
     )
@@ -237,7 +248,7 @@ describe('metric forms', () => {
     expect(compiled.params).toEqual(
       expect.arrayContaining([
         'Signed Up',
-        '/size',
+        dialect.jsonPath(['size']),
         3,
         new Date('2029-12-11T00:00:00Z'),
       ]),

@@ -2,7 +2,7 @@
  * Compiles one metric to a subquery `(entity_id, value)` over the events
  * (or memberships) of the list's entities, windowed at `asOf`.
  */
-import { numericPropertySql, toJsonPointer } from '../rollups/rollup-sql.js'
+import { numericPropertySql } from '../rollups/rollup-sql.js'
 import { sumPropertyKey } from '../rollups/rollup-properties.js'
 import { splitWindowByUtcDays } from './split-window-by-days.js'
 import { parseDuration, resolveWindow } from './time-window.js'
@@ -213,16 +213,18 @@ function measureOf(
       // Each event weighs 0.5^(age / half-life) at asOf.
       const halfLifeMs = parseDuration(spec.decay.half_life) ?? 1
       return {
-        input: `power(0.5, (epoch_ms(${context.asOf}) - epoch_ms(e.timestamp)) / ${context.bindValue(halfLifeMs)})`,
+        input: `power(0.5, (${context.sql.epochMs(context.asOf)} - ${context.sql.epochMs('e.timestamp')}) / ${context.bindValue(halfLifeMs)})`,
         aggregate: 'coalesce(sum(e.input), 0)',
       }
     }
     case 'distinct_users':
       return { input: 'NULL', aggregate: 'count(DISTINCT e.person_id)' }
     case 'sum': {
-      const pointer = context.bind(toJsonPointer(String(spec.property)))
+      const path = context.bindValue(
+        context.sql.jsonPath([String(spec.property)]),
+      )
       return {
-        input: numericPropertySql('e.properties', pointer),
+        input: numericPropertySql(context.sql, 'e.properties', path),
         aggregate: 'coalesce(sum(e.input), 0)',
       }
     }

@@ -37,9 +37,11 @@ export async function recordListMembership(
       { entity_id: 'VARCHAR' },
       [...new Set(ids)].map((id) => [id]),
     )
+    const staged = store.sql.staged('staged_list_ids')
     const entered = await store.query(
       `INSERT INTO list_changes
-       SELECT $1, $2, s.entity_id, 'entered', $3 FROM temp.staged_list_ids s
+       SELECT CAST($1 AS VARCHAR), CAST($2 AS VARCHAR), s.entity_id, 'entered', $3
+       FROM ${staged} s
        WHERE NOT EXISTS (SELECT 1 FROM list_members m
          WHERE m.list_name = $1 AND m.viewer = $2 AND m.entity_id = s.entity_id)
        RETURNING entity_id`,
@@ -47,25 +49,27 @@ export async function recordListMembership(
     )
     const left = await store.query(
       `INSERT INTO list_changes
-       SELECT $1, $2, m.entity_id, 'left', $3 FROM list_members m
+       SELECT CAST($1 AS VARCHAR), CAST($2 AS VARCHAR), m.entity_id, 'left', $3
+       FROM list_members m
        WHERE m.list_name = $1 AND m.viewer = $2 AND NOT EXISTS
-         (SELECT 1 FROM temp.staged_list_ids s WHERE s.entity_id = m.entity_id)
+         (SELECT 1 FROM ${staged} s WHERE s.entity_id = m.entity_id)
        RETURNING entity_id`,
       [listName, viewer, asOf],
     )
     await store.execute(
       `DELETE FROM list_members WHERE list_name = $1 AND viewer = $2
-       AND entity_id NOT IN (SELECT entity_id FROM temp.staged_list_ids)`,
+       AND entity_id NOT IN (SELECT entity_id FROM ${staged})`,
       [listName, viewer],
     )
     await store.execute(
-      `INSERT INTO list_members SELECT $1, $2, entity_id, $3 FROM temp.staged_list_ids
+      `INSERT INTO list_members
+       SELECT CAST($1 AS VARCHAR), CAST($2 AS VARCHAR), entity_id, $3 FROM ${staged}
        ON CONFLICT DO NOTHING`,
       [listName, viewer, asOf],
     )
     await store.execute(
       `INSERT INTO list_evaluations VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO UPDATE SET evaluated_at = excluded.evaluated_at, members = excluded.members`,
+       ON CONFLICT (list_name, viewer) DO UPDATE SET evaluated_at = excluded.evaluated_at, members = excluded.members`,
       [listName, viewer, asOf, ids.length],
     )
 

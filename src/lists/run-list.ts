@@ -49,6 +49,7 @@ export async function compileOptionsForStore(
   )
 
   return {
+    sql: store.sql,
     asOf: options.asOf ?? new Date(),
     timezone: settings.timezone,
     types,

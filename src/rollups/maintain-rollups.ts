@@ -70,7 +70,7 @@ export async function addEventsToRollups(
       account_id: 'VARCHAR',
       event: 'VARCHAR',
       day: 'TIMESTAMPTZ',
-      events: 'DOUBLE',
+      events: store.sql.types.double,
       first_at: 'TIMESTAMPTZ',
       last_at: 'TIMESTAMPTZ',
     },
@@ -82,10 +82,10 @@ export async function addEventsToRollups(
        min(first_at), max(last_at)
      FROM (
        SELECT b.account_id, b.event, b.day, b.events, b.first_at, b.last_at
-       FROM temp.rollup_batch b WHERE b.account_id IS NOT NULL
+       FROM ${store.sql.staged('rollup_batch')} b WHERE b.account_id IS NOT NULL
        UNION ALL
        SELECT m.account_id, b.event, b.day, b.events, b.first_at, b.last_at
-       FROM temp.rollup_batch b JOIN memberships m ON m.user_id = b.person_id
+       FROM ${store.sql.staged('rollup_batch')} b JOIN memberships m ON m.user_id = b.person_id
        WHERE b.account_id IS NULL
      ) a
      GROUP BY 1, 2, 3
@@ -124,18 +124,19 @@ async function addBatchSums(
       account_id: 'VARCHAR',
       event: 'VARCHAR',
       timestamp: 'TIMESTAMPTZ',
-      properties: 'VARCHAR',
+      properties: store.sql.types.json,
     },
     rows,
   )
   await store.execute(
     `INSERT INTO account_event_day_sums
      ${sumsSelect(
+       store.sql,
        `SELECT b.account_id, b.event, b.timestamp, b.properties
-        FROM temp.rollup_batch_properties b WHERE b.account_id IS NOT NULL
+        FROM ${store.sql.staged('rollup_batch_properties')} b WHERE b.account_id IS NOT NULL
         UNION ALL
         SELECT m.account_id, b.event, b.timestamp, b.properties
-        FROM temp.rollup_batch_properties b
+        FROM ${store.sql.staged('rollup_batch_properties')} b
         JOIN memberships m ON m.user_id = b.person_id
         WHERE b.account_id IS NULL`,
        'rollup_properties',
@@ -145,7 +146,7 @@ async function addBatchSums(
 }
 
 /**
- * Before memberships staged in `temp.<stagedTable>` (user_id, account_id)
+ * Before memberships staged in `<stagedTable>` (user_id, account_id)
  * are inserted: adds to each new one's account the earlier events of its
  * person that name no account. Memberships that already exist change
  * nothing.
@@ -155,7 +156,7 @@ export async function addMembershipsToRollups(
   stagedTable: string,
 ): Promise<void> {
   const fresh = await store.query<{ user_id: string; account_id: string }>(
-    `SELECT DISTINCT s.user_id, s.account_id FROM temp.${stagedTable} s
+    `SELECT DISTINCT s.user_id, s.account_id FROM ${store.sql.staged(stagedTable)} s
      WHERE NOT EXISTS (SELECT 1 FROM memberships m
        WHERE m.user_id = s.user_id AND m.account_id = s.account_id)`,
   )
@@ -167,7 +168,7 @@ export async function addMembershipsToRollups(
     fresh.map((row) => [row.user_id, row.account_id]),
   )
   const events = `SELECT n.account_id, e.event, e.timestamp, e.properties
-    FROM temp.rollup_new_memberships n JOIN events e ON e.person_id = n.user_id
+    FROM ${store.sql.staged('rollup_new_memberships')} n JOIN events e ON e.person_id = n.user_id
     WHERE e.type = 'track' AND e.event IS NOT NULL AND e.account_id IS NULL`
 
   await store.execute(
@@ -180,19 +181,21 @@ export async function addMembershipsToRollups(
   )
   await store.execute(
     `INSERT INTO account_event_day_sums
-     ${sumsSelect(events, 'rollup_properties')}
+     ${sumsSelect(store.sql, events, 'rollup_properties')}
      ${addToEventDaySums}`,
   )
 }
 
 /**
- * Before identity links staged in `temp.staged_links` are applied: stages
+ * Before identity links staged in `staged_links` are applied: stages
  * the rollup keys they can change (each linked group's accounts x the days
  * and names of its people's unattributed events).
  */
 export async function stageRelinkedRollupKeys(store: Store): Promise<void> {
   await store.stage(rollupKeysTable, rollupKeyColumns, [])
-  await store.execute(rebuildKeysOfLinks('temp.staged_links'))
+  await store.execute(
+    rebuildKeysOfLinks(store.sql, store.sql.staged('staged_links')),
+  )
 }
 
 /** After the links are applied: recomputes the staged keys from raw events. */

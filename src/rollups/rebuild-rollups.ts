@@ -8,12 +8,9 @@ import {
   addToEventDays,
   attributedEventsSql,
 } from './attributed-events.js'
-import {
-  jsonPointerSql,
-  numericPropertySql,
-  utcDayStartSql,
-} from './rollup-sql.js'
+import { numericPropertySql, utcDayStartSql } from './rollup-sql.js'
 
+import type { SqlDialect } from '../store/sql-dialect.js'
 import type { Store } from '../store/store.js'
 
 /** Staging table of rollup keys to recompute: (account_id, event, day). */
@@ -79,7 +76,7 @@ export async function rebuildRollups(store: Store): Promise<void> {
         bounds,
       )
       await store.execute(
-        `INSERT INTO account_event_day_sums ${sumsSelect(attributed, 'rollup_properties')}`,
+        `INSERT INTO account_event_day_sums ${sumsSelect(store.sql, attributed, 'rollup_properties')}`,
         bounds,
       )
     })
@@ -90,8 +87,16 @@ export async function rebuildRollups(store: Store): Promise<void> {
  * SELECT of sums rows from attributed events `a` for the (event, property)
  * pairs of `pairsTable`; days with no numeric value are left out.
  */
-export function sumsSelect(attributed: string, pairsTable: string): string {
-  const value = numericPropertySql('a.properties', jsonPointerSql('r.property'))
+export function sumsSelect(
+  sql: SqlDialect,
+  attributed: string,
+  pairsTable: string,
+): string {
+  const value = numericPropertySql(
+    sql,
+    'a.properties',
+    sql.jsonPathOfKey('r.property'),
+  )
 
   return `SELECT a.account_id, a.event, r.property,
       ${utcDayStartSql('a.timestamp')} AS day, sum(${value}) AS total
@@ -102,10 +107,10 @@ export function sumsSelect(attributed: string, pairsTable: string): string {
 
 /**
  * Recomputes from raw events the rollup rows of the keys staged in
- * `temp.rollup_keys` (inside the caller's transaction).
+ * `rollup_keys` (inside the caller's transaction).
  */
 export async function recomputeRollupKeys(store: Store): Promise<void> {
-  const keys = `temp.${rollupKeysTable}`
+  const keys = store.sql.staged(rollupKeysTable)
   const [range] = await store.query<{
     first: string | null
     last: string | null
@@ -149,6 +154,7 @@ export async function recomputeRollupKeys(store: Store): Promise<void> {
   await store.execute(
     `INSERT INTO account_event_day_sums
      ${sumsSelect(
+       store.sql,
        `SELECT a.* FROM (${attributed}) a
         JOIN (SELECT DISTINCT * FROM ${keys}) k ON ${keyMatch}`,
        'rollup_properties',
@@ -163,12 +169,15 @@ export async function recomputeRollupKeys(store: Store): Promise<void> {
  * user_id) can change: per linked user, the accounts of the user and its
  * aliases x the (event, day) of their events naming no account.
  */
-export function rebuildKeysOfLinks(linksTable: string): string {
+export function rebuildKeysOfLinks(
+  sql: SqlDialect,
+  linksTable: string,
+): string {
   const people = `SELECT alias_id AS person_id, user_id AS linked_to
     FROM ${linksTable}
     UNION SELECT user_id, user_id FROM ${linksTable}`
 
-  return `INSERT INTO temp.${rollupKeysTable}
+  return `INSERT INTO ${sql.staged(rollupKeysTable)}
     SELECT DISTINCT a.account_id, d.event, d.day
     FROM (SELECT DISTINCT p.linked_to, m.account_id
       FROM (${people}) p JOIN memberships m ON m.user_id = p.person_id) a

@@ -74,18 +74,20 @@ export async function registerRollupProperties(
     { event: 'VARCHAR', property: 'VARCHAR' },
     [...fresh.values()].map((pair) => [pair.event, pair.property]),
   )
+  const staged = store.sql.staged('rollup_new_properties')
   await store.execute(
     `INSERT INTO rollup_properties
-     SELECT event, property, $1 FROM temp.rollup_new_properties`,
+     SELECT event, property, $1 FROM ${staged}`,
     [new Date()],
   )
   await store.execute(
     `INSERT INTO account_event_day_sums
      ${sumsSelect(
+       store.sql,
        attributedEventsSql({
-         events: 'e.event IN (SELECT event FROM temp.rollup_new_properties)',
+         events: `e.event IN (SELECT event FROM ${staged})`,
        }),
-       'temp.rollup_new_properties',
+       staged,
      )}
      ${addToEventDaySums}`,
   )

@@ -197,7 +197,7 @@ function compileCriterion(
           ? raw
           : `least(${raw}, ${context.bindValue(criterion.max)})`,
       matched: `(${value} > 0)`,
-      value: `CAST(${value} AS VARCHAR)`,
+      value: context.sql.text(value),
     }
   }
 
@@ -224,7 +224,7 @@ function leafValue(
       condition.field,
       `${path}.field`,
     )
-    return field === undefined ? 'NULL' : `CAST(${field.sql} AS VARCHAR)`
+    return field === undefined ? 'NULL' : context.sql.text(field.sql)
   }
   if ('metric' in condition) {
     const metric = compileMetricValue(
@@ -232,7 +232,7 @@ function leafValue(
       condition.metric,
       `${path}.metric`,
     )
-    return metric === undefined ? 'NULL' : `CAST(${metric.sql} AS VARCHAR)`
+    return metric === undefined ? 'NULL' : context.sql.text(metric.sql)
   }
 
   return 'NULL'

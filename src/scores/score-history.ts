@@ -48,9 +48,9 @@ export async function recordScores(
       'staged_scores',
       {
         entity_id: 'VARCHAR',
-        fit: 'DOUBLE',
-        usage: 'DOUBLE',
-        total: 'DOUBLE',
+        fit: store.sql.types.double,
+        usage: store.sql.types.double,
+        total: store.sql.types.double,
         fit_level: 'VARCHAR',
         usage_level: 'VARCHAR',
         quadrant: 'VARCHAR',
@@ -69,7 +69,7 @@ export async function recordScores(
       `INSERT INTO score_changes
        SELECT $1, s.entity_id, c.quadrant, s.quadrant, c.fit_level, s.fit_level,
          c.usage_level, s.usage_level, s.total, $2, $3
-       FROM temp.staged_scores s
+       FROM ${store.sql.staged('staged_scores')} s
        LEFT JOIN score_current c ON c.score_name = $1 AND c.entity_id = s.entity_id
        WHERE c.entity_id IS NULL OR c.quadrant <> s.quadrant
          OR c.fit_level <> s.fit_level OR c.usage_level <> s.usage_level
@@ -80,7 +80,7 @@ export async function recordScores(
       score.name,
     ])
     await store.execute(
-      `INSERT INTO score_current SELECT $1, s.*, $2 FROM temp.staged_scores s`,
+      `INSERT INTO score_current SELECT $1, s.*, $2 FROM ${store.sql.staged('staged_scores')} s`,
       [score.name, asOf],
     )
 

@@ -5,6 +5,8 @@
 import { resolve } from 'node:path'
 
 import { openDuckDbStore } from './duckdb/duckdb-store.js'
+import { openPostgresStore } from './postgres/open-postgres-store.js'
+import { redactPassword } from './postgres/postgres-location.js'
 import { migrateStore } from './schema.js'
 import { StoreError } from './store-error.js'
 
@@ -12,29 +14,30 @@ import type { Store } from './store.js'
 
 export const defaultStorePath = './.leadlens/leadlens.duckdb'
 
+/** Whether `location` names a PostgreSQL server rather than a DuckDB file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location)
+}
+
 /** Opens and migrates the store at `location` (a path, `:memory:` or a URL). */
 export async function openStore(location: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(location)) {
-    // TODO(issue 5): the PostgreSQL store; until then a postgres URL is refused.
+  if (!isPostgresUrl(location) && /^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     throw new StoreError(
       'STORE_URL_UNSUPPORTED',
-      'postgres:// stores are not implemented yet',
+      `unsupported store URL scheme in ${redactPassword(location)}`,
       {
         userMessage:
-          'PostgreSQL stores are not available in this version; ' +
-          'use a DuckDB file path with --db.',
+          `Unsupported store ${redactPassword(location)}: use a DuckDB file ` +
+          'path or a postgres:// URL with --db.',
       },
     )
   }
-  if (/^[a-z]+:\/\//i.test(location)) {
-    throw new StoreError(
-      'STORE_URL_UNSUPPORTED',
-      `unsupported store URL scheme in ${redactUrl(location)}`,
-    )
-  }
 
-  const path = location === ':memory:' ? location : resolve(location)
-  const store = await openDuckDbStore(path)
+  const store = isPostgresUrl(location)
+    ? await openPostgresStore(location)
+    : await openDuckDbStore(
+        location === ':memory:' ? location : resolve(location),
+      )
   try {
     await migrateStore(store)
   } catch (error) {
@@ -43,9 +46,4 @@ export async function openStore(location: string): Promise<Store> {
   }
 
   return store
-}
-
-/** A URL with its password replaced, safe to print. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
 }

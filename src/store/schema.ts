@@ -5,19 +5,21 @@
  */
 import { StoreError } from './store-error.js'
 
+import type { SqlDialect } from './sql-dialect.js'
 import type { Store } from './store.js'
 
 export interface Migration {
   version: number
   description: string
-  statements: string[]
+  /** The statements, given the dialect's names for the types that differ. */
+  statements: (types: SqlDialect['types']) => string[]
 }
 
 export const migrations: Migration[] = [
   {
     version: 1,
     description: 'people, accounts, events, CRM records, catalog',
-    statements: [
+    statements: ({ double, json }) => [
       `CREATE TABLE settings (
         key VARCHAR PRIMARY KEY,
         value VARCHAR NOT NULL
@@ -38,7 +40,7 @@ export const migrations: Migration[] = [
         created_at TIMESTAMPTZ,
         first_seen_at TIMESTAMPTZ,
         last_seen_at TIMESTAMPTZ,
-        traits JSON NOT NULL DEFAULT '{}',
+        traits ${json} NOT NULL DEFAULT '{}',
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       // Every anonymousId (and alias previousId) that now means a known user.
@@ -54,7 +56,7 @@ export const migrations: Migration[] = [
         domain VARCHAR,
         created_at TIMESTAMPTZ,
         first_seen_at TIMESTAMPTZ,
-        traits JSON NOT NULL DEFAULT '{}',
+        traits ${json} NOT NULL DEFAULT '{}',
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       `CREATE TABLE memberships (
@@ -79,8 +81,8 @@ export const migrations: Migration[] = [
         original_timestamp VARCHAR,
         sent_at TIMESTAMPTZ,
         received_at TIMESTAMPTZ NOT NULL,
-        properties JSON NOT NULL DEFAULT '{}',
-        context JSON NOT NULL DEFAULT '{}'
+        properties ${json} NOT NULL DEFAULT '{}',
+        context ${json} NOT NULL DEFAULT '{}'
       )`,
       // messageId dedup, per source, kept for at least 30 days.
       `CREATE TABLE message_ids (
@@ -93,7 +95,7 @@ export const migrations: Migration[] = [
         owner_id VARCHAR PRIMARY KEY,
         email VARCHAR,
         name VARCHAR,
-        properties JSON NOT NULL DEFAULT '{}',
+        properties ${json} NOT NULL DEFAULT '{}',
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       `CREATE TABLE crm_companies (
@@ -102,7 +104,7 @@ export const migrations: Migration[] = [
         domain VARCHAR,
         account_id VARCHAR,
         owner_id VARCHAR,
-        properties JSON NOT NULL DEFAULT '{}',
+        properties ${json} NOT NULL DEFAULT '{}',
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       `CREATE TABLE crm_contacts (
@@ -110,7 +112,7 @@ export const migrations: Migration[] = [
         email VARCHAR,
         company_id VARCHAR,
         owner_id VARCHAR,
-        properties JSON NOT NULL DEFAULT '{}',
+        properties ${json} NOT NULL DEFAULT '{}',
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       `CREATE TABLE crm_deals (
@@ -119,10 +121,10 @@ export const migrations: Migration[] = [
         company_id VARCHAR,
         owner_id VARCHAR,
         stage VARCHAR,
-        amount DOUBLE,
+        amount ${double},
         created_at TIMESTAMPTZ,
         closed_at TIMESTAMPTZ,
-        properties JSON NOT NULL DEFAULT '{}',
+        properties ${json} NOT NULL DEFAULT '{}',
         updated_at TIMESTAMPTZ NOT NULL
       )`,
       // The catalog's memory of property types: scope is user, account,
@@ -140,7 +142,7 @@ export const migrations: Migration[] = [
     version: 2,
     description:
       'event names, saved lists, named metrics, list membership history',
-    statements: [
+    statements: ({ json }) => [
       `CREATE TABLE event_names (
         name VARCHAR PRIMARY KEY,
         first_seen_at TIMESTAMPTZ NOT NULL
@@ -152,7 +154,7 @@ export const migrations: Migration[] = [
       `CREATE TABLE definitions (
         kind VARCHAR NOT NULL,
         name VARCHAR NOT NULL,
-        definition JSON NOT NULL,
+        definition ${json} NOT NULL,
         created_at TIMESTAMPTZ NOT NULL,
         updated_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (kind, name)
@@ -193,13 +195,13 @@ export const migrations: Migration[] = [
     version: 3,
     description:
       'score history: current scores and every change of level or quadrant',
-    statements: [
+    statements: ({ double }) => [
       `CREATE TABLE score_current (
         score_name VARCHAR NOT NULL,
         entity_id VARCHAR NOT NULL,
-        fit DOUBLE NOT NULL,
-        usage DOUBLE NOT NULL,
-        total DOUBLE NOT NULL,
+        fit ${double} NOT NULL,
+        usage ${double} NOT NULL,
+        total ${double} NOT NULL,
         fit_level VARCHAR NOT NULL,
         usage_level VARCHAR NOT NULL,
         quadrant VARCHAR NOT NULL,
@@ -215,7 +217,7 @@ export const migrations: Migration[] = [
         to_fit_level VARCHAR NOT NULL,
         from_usage_level VARCHAR,
         to_usage_level VARCHAR NOT NULL,
-        total DOUBLE NOT NULL,
+        total ${double} NOT NULL,
         changed_at TIMESTAMPTZ NOT NULL,
         cause VARCHAR NOT NULL
       )`,
@@ -224,7 +226,7 @@ export const migrations: Migration[] = [
   {
     version: 4,
     description: 'billing: Stripe customers, prices, subscriptions, invoices',
-    statements: [
+    statements: ({ double, json }) => [
       // account_id / user_id: who the customer is in Leadlens (metadata,
       // else the email's domain or the email itself).
       `CREATE TABLE billing_customers (
@@ -233,7 +235,7 @@ export const migrations: Migration[] = [
         name VARCHAR,
         account_id VARCHAR,
         user_id VARCHAR,
-        metadata JSON NOT NULL DEFAULT '{}',
+        metadata ${json} NOT NULL DEFAULT '{}',
         created_at TIMESTAMPTZ,
         stripe_event_at TIMESTAMPTZ,
         updated_at TIMESTAMPTZ NOT NULL
@@ -243,7 +245,7 @@ export const migrations: Migration[] = [
         nickname VARCHAR,
         product_id VARCHAR,
         product_name VARCHAR,
-        unit_amount DOUBLE,
+        unit_amount ${double},
         currency VARCHAR,
         billing_interval VARCHAR,
         interval_count INTEGER,
@@ -259,8 +261,8 @@ export const migrations: Migration[] = [
         status VARCHAR,
         plan VARCHAR,
         price_id VARCHAR,
-        quantity DOUBLE,
-        mrr DOUBLE,
+        quantity ${double},
+        mrr ${double},
         currency VARCHAR,
         trial_end TIMESTAMPTZ,
         current_period_end TIMESTAMPTZ,
@@ -274,8 +276,8 @@ export const migrations: Migration[] = [
         customer_id VARCHAR,
         subscription_id VARCHAR,
         status VARCHAR,
-        amount_due DOUBLE,
-        amount_paid DOUBLE,
+        amount_due ${double},
+        amount_paid ${double},
         currency VARCHAR,
         paid_at TIMESTAMPTZ,
         created_at TIMESTAMPTZ,
@@ -288,7 +290,7 @@ export const migrations: Migration[] = [
     version: 5,
     description:
       'rollups: track events per account, event and UTC day; registered sums',
-    statements: [
+    statements: ({ double }) => [
       // Every track event counted once per account it belongs to: its
       // context.groupId, else each account its person is a member of.
       // day is the UTC midnight starting the day.
@@ -313,7 +315,7 @@ export const migrations: Migration[] = [
         event VARCHAR NOT NULL,
         property VARCHAR NOT NULL,
         day TIMESTAMPTZ NOT NULL,
-        total DOUBLE NOT NULL,
+        total ${double} NOT NULL,
         PRIMARY KEY (account_id, event, property, day)
       )`,
       `INSERT INTO account_event_days
@@ -335,8 +337,30 @@ export const migrations: Migration[] = [
   },
 ]
 
-/** Applies every migration newer than the store's version, each in one transaction. */
+/**
+ * Applies every migration newer than the store's version, each in one
+ * transaction, after the dialect's support functions. On PostgreSQL a
+ * session advisory lock keeps two processes from migrating one schema at once.
+ */
 export async function migrateStore(store: Store): Promise<number> {
+  const isPostgres = store.dialect === 'postgres'
+  if (isPostgres) await store.execute(`SELECT pg_advisory_lock(${lockKey})`)
+
+  try {
+    return await applyMigrations(store)
+  } finally {
+    if (isPostgres) await store.execute(`SELECT pg_advisory_unlock(${lockKey})`)
+  }
+}
+
+// One lock per schema: stores in other schemas of the database migrate freely.
+const lockKey = "hashtext('leadlens migrations ' || current_schema())"
+
+async function applyMigrations(store: Store): Promise<number> {
+  for (const statement of store.sql.setupStatements) {
+    await store.execute(statement)
+  }
+
   await store.execute(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     description VARCHAR NOT NULL,
@@ -353,7 +377,7 @@ export async function migrateStore(store: Store): Promise<number> {
 
     try {
       await store.transaction(async () => {
-        for (const statement of migration.statements) {
+        for (const statement of migration.statements(store.sql.types)) {
           await store.execute(statement)
         }
 

@@ -1,8 +1,10 @@
 /**
  * The Store interface: the only way the rest of Leadlens reaches a database.
- * Each dialect (duckdb/, later postgres/) implements it; everything above it
+ * Each dialect (duckdb/, postgres/) implements it; everything above it
  * speaks SQL built from bound parameters and `quoteIdentifier`.
  */
+
+import type { SqlDialect } from './sql-dialect.js'
 
 /** A value bound to a `$n` placeholder. Dates bind as TIMESTAMPTZ. */
 export type SqlParam = string | number | boolean | bigint | Date | null
@@ -17,6 +19,9 @@ export type StoreDialect = 'duckdb' | 'postgres'
 
 export interface Store {
   readonly dialect: StoreDialect
+
+  /** The SQL fragments that differ between dialects. */
+  readonly sql: SqlDialect
 
   /** Where the store lives, without credentials: a file path or a redacted URL. */
   readonly location: string
@@ -37,7 +42,7 @@ export interface Store {
 
   /**
    * Replaces the rows of a session-private staging table (created on first
-   * use with `columns`: name -> SQL type), readable as `temp.<table>`.
+   * use with `columns`: name -> SQL type), readable as `sql.staged(table)`.
    */
   stage(
     table: string,

@@ -69,7 +69,7 @@ export async function writeWorkspaceSetting(
   value: string,
 ): Promise<void> {
   await store.execute(
-    'INSERT INTO settings VALUES ($1, $2) ON CONFLICT DO UPDATE SET value = excluded.value',
+    'INSERT INTO settings VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     [key, value],
   )
   cache.delete(store)

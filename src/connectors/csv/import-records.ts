@@ -244,11 +244,11 @@ async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
   const columns = [kind.idColumn, ...coreFields, kind.bagColumn, 'updated_at']
   const types: Record<string, string> = {
     [kind.idColumn]: 'VARCHAR',
-    [kind.bagColumn]: 'VARCHAR',
+    [kind.bagColumn]: store.sql.types.json,
     updated_at: 'TIMESTAMPTZ',
   }
   for (const field of coreFields)
-    types[field] = sqlType(ownProperty(kind.fields, field) ?? 'string')
+    types[field] = sqlType(store, ownProperty(kind.fields, field) ?? 'string')
 
   const staged = `staged_import_${kind.table}`
   await store.stage(
@@ -283,9 +283,10 @@ async function upsertRows(store: Store, kind: RecordKind, rows: PreparedRow[]) {
 
   await store.execute(
     `INSERT INTO ${table} (${columns.map(quoteIdentifier).join(', ')}${extra.columns})
-     SELECT ${columns.map(quoteIdentifier).join(', ')}${extra.values} FROM temp.${staged}
-     ON CONFLICT DO UPDATE SET ${extra.update} ${updates},
-       ${bag} = json_merge_patch(${table}.${bag}, excluded.${bag}),
+     SELECT ${columns.map(quoteIdentifier).join(', ')}${extra.values} FROM ${store.sql.staged(staged)}
+     ON CONFLICT (${quoteIdentifier(kind.idColumn)})
+     DO UPDATE SET ${extra.update} ${updates},
+       ${bag} = ${store.sql.mergePatch(`${table}.${bag}`, `excluded.${bag}`)},
        updated_at = excluded.updated_at`,
   )
 }
@@ -320,14 +321,14 @@ async function addMemberships(
   )
   await addMembershipsToRollups(store, 'staged_import_memberships')
   await store.execute(
-    `INSERT INTO memberships SELECT * FROM temp.staged_import_memberships
-     ON CONFLICT DO UPDATE SET
+    `INSERT INTO memberships SELECT * FROM ${store.sql.staged('staged_import_memberships')}
+     ON CONFLICT (user_id, account_id) DO UPDATE SET
        started_at = coalesce(excluded.started_at, memberships.started_at)`,
   )
   // An account named before its own import exists from now on, with no traits.
   await store.execute(
     `INSERT INTO accounts (account_id, updated_at)
-     SELECT DISTINCT account_id, now() FROM temp.staged_import_memberships
+     SELECT DISTINCT account_id, now() FROM ${store.sql.staged('staged_import_memberships')}
      ON CONFLICT DO NOTHING`,
   )
 
@@ -343,8 +344,8 @@ function bagTypes(kind: RecordKind, plan: ColumnPlan[]): PropertyTypeMap {
   return new Map([[kind.scope, types]])
 }
 
-function sqlType(type: ColumnType): string {
-  if (type === 'number') return 'DOUBLE'
+function sqlType(store: Store, type: ColumnType): string {
+  if (type === 'number') return store.sql.types.double
   if (type === 'boolean') return 'BOOLEAN'
   if (type === 'timestamp') return 'TIMESTAMPTZ'
 

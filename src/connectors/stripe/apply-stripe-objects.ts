@@ -81,10 +81,10 @@ export async function applyStripeObjects(
         nickname: 'VARCHAR',
         product_id: 'VARCHAR',
         product_name: 'VARCHAR',
-        unit_amount: 'DOUBLE',
+        unit_amount: store.sql.types.double,
         currency: 'VARCHAR',
         billing_interval: 'VARCHAR',
-        interval_count: 'DOUBLE',
+        interval_count: store.sql.types.double,
         stripe_event_at: 'TIMESTAMPTZ',
         updated_at: 'TIMESTAMPTZ',
       },
@@ -117,7 +117,7 @@ export async function applyStripeObjects(
         name: 'VARCHAR',
         account_id: 'VARCHAR',
         user_id: 'VARCHAR',
-        metadata: 'VARCHAR',
+        metadata: store.sql.types.json,
         created_at: 'TIMESTAMPTZ',
         stripe_event_at: 'TIMESTAMPTZ',
         updated_at: 'TIMESTAMPTZ',
@@ -149,8 +149,8 @@ export async function applyStripeObjects(
         status: 'VARCHAR',
         plan: 'VARCHAR',
         price_id: 'VARCHAR',
-        quantity: 'DOUBLE',
-        mrr: 'DOUBLE',
+        quantity: store.sql.types.double,
+        mrr: store.sql.types.double,
         currency: 'VARCHAR',
         trial_end: 'TIMESTAMPTZ',
         current_period_end: 'TIMESTAMPTZ',
@@ -190,8 +190,8 @@ export async function applyStripeObjects(
         customer_id: 'VARCHAR',
         subscription_id: 'VARCHAR',
         status: 'VARCHAR',
-        amount_due: 'DOUBLE',
-        amount_paid: 'DOUBLE',
+        amount_due: store.sql.types.double,
+        amount_paid: store.sql.types.double,
         currency: 'VARCHAR',
         paid_at: 'TIMESTAMPTZ',
         created_at: 'TIMESTAMPTZ',
@@ -327,7 +327,7 @@ async function upsert(
     .join(', ')
   // A state from an older Stripe event than the stored one is not applied.
   await store.execute(
-    `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.join(', ')} FROM temp.staged_${table}
+    `INSERT INTO ${table} (${names.join(', ')}) SELECT ${names.join(', ')} FROM ${store.sql.staged(`staged_${table}`)}
      ON CONFLICT (${key}) DO UPDATE SET ${updates}
      WHERE excluded.stripe_event_at IS NULL OR ${table}.stripe_event_at IS NULL
        OR excluded.stripe_event_at >= ${table}.stripe_event_at`,

@@ -7,7 +7,7 @@ import type { TempStore } from '../../../test/support/temp-store.js'
 
 let temp: TempStore
 beforeEach(async () => {
-  temp = await openTempStore()
+  temp = await openTempStore('duckdb')
 })
 afterEach(async () => {
   await temp.dispose()

@@ -18,6 +18,7 @@ import {
 
 import { StoreError } from '../store-error.js'
 import { quoteIdentifier } from '../store.js'
+import { duckDbDialect } from './duckdb-dialect.js'
 
 import type {
   DuckDBConnection,
@@ -89,6 +90,7 @@ function describeOpenError(path: string, error: unknown): StoreError {
  */
 export class DuckDbStore implements Store {
   readonly dialect = 'duckdb'
+  readonly sql = duckDbDialect
   readonly location: string
   private readonly instance: DuckDBInstance
   private readonly connection: DuckDBConnection

@@ -1,0 +1,105 @@
+/**
+ * Opening the PostgreSQL store: connecting, creating its schema, and saying
+ * plainly (host and port, never the password) why a server cannot be used.
+ */
+import pg from 'pg'
+
+import { StoreError } from '../store-error.js'
+import { quoteIdentifier } from '../store.js'
+import { parsePostgresLocation } from './postgres-location.js'
+import { PostgresStore } from './postgres-store.js'
+import { rowTypes } from './postgres-values.js'
+
+import type { ClientConfig } from 'pg'
+import type { PostgresLocation } from './postgres-location.js'
+
+/**
+ * Connects to the server at `url` (`postgres://user@host:port/db?schema=s`),
+ * creating the schema when missing; the server must be reachable.
+ */
+export async function openPostgresStore(url: string): Promise<PostgresStore> {
+  const location = parsePostgresLocation(url)
+  const config: ClientConfig = {
+    connectionString: location.connectionString,
+    application_name: 'leadlens',
+    connectionTimeoutMillis: 10_000,
+    // Every session reads and writes instants in UTC, in the store's schema.
+    options: `-c TimeZone=UTC -c search_path=${location.schema}`,
+    types: rowTypes,
+  }
+
+  const writer = new pg.Client(config)
+  writer.on('error', () => undefined) // the next statement reports it
+  try {
+    await writer.connect()
+  } catch (error) {
+    throw describeConnectError(location, error)
+  }
+
+  try {
+    await createSchema(writer, location.schema)
+  } catch (error) {
+    await writer.end()
+    throw describeConnectError(location, error)
+  }
+
+  const pool = new pg.Pool({ ...config, max: 8 })
+  pool.on('error', () => undefined) // an idle connection dropped: pg discards it
+
+  return new PostgresStore(location, pool, writer)
+}
+
+async function createSchema(writer: pg.Client, schema: string): Promise<void> {
+  const found = await writer.query(
+    'SELECT 1 FROM pg_namespace WHERE nspname = $1',
+    [schema],
+  )
+  if (found.rowCount !== 0) return
+
+  try {
+    await writer.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`)
+  } catch (error) {
+    // Another process created it at the same moment.
+    if ((error as { code?: string }).code !== '23505') throw error
+  }
+}
+
+function describeConnectError(
+  location: PostgresLocation,
+  error: unknown,
+): StoreError {
+  const code = (error as { code?: string }).code ?? ''
+  const text = error instanceof Error ? error.message : String(error)
+  const where = `PostgreSQL at ${location.server}`
+
+  if (
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH)$/.test(code)
+  ) {
+    return new StoreError(
+      'STORE_UNREACHABLE',
+      `cannot reach ${where} (${location.redacted}): ${code}`,
+      {
+        cause: error,
+        userMessage:
+          `Cannot reach ${where} (${code}). Start the server, or check ` +
+          'the host and port given with --db.',
+      },
+    )
+  }
+  if (/timeout/i.test(text)) {
+    return new StoreError(
+      'STORE_UNREACHABLE',
+      `cannot reach ${where} (${location.redacted}): ${text}`,
+      {
+        cause: error,
+        userMessage: `${where} did not answer in time. Check the host and port given with --db.`,
+      },
+    )
+  }
+
+  return new StoreError(
+    'STORE_OPEN_FAILED',
+    `cannot open ${location.redacted}: ${text}`,
+    { cause: error, userMessage: `Cannot open the store at ${where}: ${text}` },
+  )
+}
