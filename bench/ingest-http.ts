@@ -4,7 +4,8 @@
  *
  * - floor: `JSON.parse` + `normalizeMessage` (validation, time, text) of the
  *   very same request bodies, in this process;
- * - HTTP: `leadlens serve` in a child process on a fresh DuckDB file, several
+ * - HTTP: `leadlens serve` in a child process on a fresh DuckDB file, then
+ *   on a fresh PostgreSQL schema (skipped, saying why, without a server); several
  *   concurrent clients posting batches of 100 with a write key; each request
  *   is answered only after its messages are committed.
  *
@@ -18,6 +19,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 import { normalizeMessage } from '../src/ingest/normalize-message.js'
+import { createBenchSchema } from './postgres-target.js'
 
 const run = promisify(execFile)
 const cli = new URL('../bin/leadlens.js', import.meta.url).pathname
@@ -159,9 +161,8 @@ function percentile(values: number[], p: number): number {
   )
 }
 
-async function measureHttp(bodies: string[], options: Options) {
-  const directory = await mkdtemp(join(tmpdir(), 'leadlens-bench-'))
-  const db = join(directory, 'bench.duckdb')
+/** Sends every body to a fresh `leadlens serve` on `db` (a DuckDB path or a postgres URL). */
+async function measureHttp(bodies: string[], options: Options, db: string) {
   const { stdout } = await run(process.execPath, [
     cli,
     '--db',
@@ -212,7 +213,6 @@ async function measureHttp(bodies: string[], options: Options) {
       ])
     ).stdout,
   ) as { events: number }
-  await rm(directory, { recursive: true, force: true })
 
   return {
     seconds,
@@ -228,7 +228,32 @@ async function measureHttp(bodies: string[], options: Options) {
 const options = readOptions(process.argv.slice(2))
 const bodies = makeBodies(options)
 const floor = measureFloor(bodies)
-const http = await measureHttp(bodies, options)
+
+const directory = await mkdtemp(join(tmpdir(), 'leadlens-bench-'))
+const duckdb = await measureHttp(
+  bodies,
+  options,
+  join(directory, 'bench.duckdb'),
+)
+await rm(directory, { recursive: true, force: true })
+
+const target = await createBenchSchema('ingest')
+let postgres: Awaited<ReturnType<typeof measureHttp>> | { skipped: string }
+if (target.ok) {
+  try {
+    postgres = await measureHttp(bodies, options, target.url)
+  } finally {
+    await target.drop()
+  }
+} else {
+  postgres = { skipped: target.reason }
+}
+
+const withRates = (http: Awaited<ReturnType<typeof measureHttp>>) => ({
+  ...http,
+  messagesPerSecond: Math.round(http.perSecond),
+  ratioToFloor: http.perSecond / floor.perSecond,
+})
 const result = {
   at: new Date().toISOString(),
   options,
@@ -236,8 +261,8 @@ const result = {
     messagesPerSecond: Math.round(floor.perSecond),
     seconds: floor.seconds,
   },
-  http: { ...http, messagesPerSecond: Math.round(http.perSecond) },
-  ratioToFloor: http.perSecond / floor.perSecond,
+  duckdb: withRates(duckdb),
+  postgres: 'skipped' in postgres ? postgres : withRates(postgres),
 }
 
 const resultsDirectory = new URL('./results/', import.meta.url)
@@ -247,21 +272,33 @@ await writeFile(
   JSON.stringify(result, null, 2),
 )
 
+const column = (text: string) => text.padStart(18)
+const rows: [string, (http: ReturnType<typeof withRates>) => string][] = [
+  [
+    'acknowledged after commit, msg/s',
+    (h) => h.messagesPerSecond.toLocaleString('en'),
+  ],
+  ['share of the floor', (h) => `${(h.ratioToFloor * 100).toFixed(1)}%`],
+  [
+    'latency median / p95, ms',
+    (h) => `${h.medianMs.toFixed(0)} / ${h.p95Ms.toFixed(0)}`,
+  ],
+  ['stored / sent', (h) => `${h.stored} / ${options.messages}`],
+  ['non-200 answers', (h) => String(h.failures)],
+  ['server peak memory, MiB', (h) => h.serverPeakRssMiB.toFixed(0)],
+]
 console.log(
-  `durable ingestion over HTTP: ${options.messages} messages, batches of ${options.batch}, ${options.clients} clients, DuckDB`,
+  `durable ingestion over HTTP: ${options.messages.toLocaleString('en')} messages, batches of ${options.batch}, ${options.clients} clients`,
 )
 console.log(
-  `  floor (JSON.parse + validation, 1 process)   ${result.floor.messagesPerSecond.toLocaleString('en')} msg/s`,
+  `  floor (JSON.parse + validation, 1 process): ${result.floor.messagesPerSecond.toLocaleString('en')} msg/s`,
 )
-console.log(
-  `  HTTP, acknowledged after commit              ${result.http.messagesPerSecond.toLocaleString('en')} msg/s  (${(result.ratioToFloor * 100).toFixed(1)}% of floor)`,
-)
-console.log(
-  `  request latency                              median ${http.medianMs.toFixed(1)} ms, p95 ${http.p95Ms.toFixed(1)} ms`,
-)
-console.log(
-  `  stored / sent                                ${http.stored} / ${options.messages}, non-200 answers ${http.failures}`,
-)
-console.log(
-  `  server peak memory                           ${http.serverPeakRssMiB.toFixed(0)} MiB`,
-)
+console.log(`  ${''.padEnd(34)}${column('DuckDB')}${column('PostgreSQL')}`)
+for (const [label, show] of rows) {
+  const pgText = 'skipped' in result.postgres ? '-' : show(result.postgres)
+  console.log(
+    `  ${label.padEnd(34)}${column(show(result.duckdb))}${column(pgText)}`,
+  )
+}
+if ('skipped' in result.postgres)
+  console.log(`  PostgreSQL skipped: ${result.postgres.skipped}`)

@@ -1,7 +1,7 @@
 /**
  * List and score latency at 1M users, 100k accounts and 50M events (10x
  * smaller with --quick) against a bare scan of the same events, measured
- * side by side in one run on one store:
+ * side by side in one run, on DuckDB and then on PostgreSQL:
  *
  * - generation: a fresh DuckDB file migrated by `openStore`, then filled
  *   with SQL alone (`INSERT ... SELECT ... FROM range(N)`, hash-based
@@ -11,7 +11,10 @@
  * - five standard lists through the product's `runList`, each beside its
  *   floor: `SELECT person_id|account_id, count(*) FROM events` over the
  *   list's window, grouped, counted in the database (no rows to JS);
- * - one score recomputed for every account with `runScore`.
+ * - one score recomputed for every account with `runScore`;
+ * - then the same rows copied into a fresh PostgreSQL schema (COPY, see
+ *   copy-to-postgres.ts) and every step again there; skipped, saying why,
+ *   when no PostgreSQL answers (`LEADLENS_BENCH_PG_URL`).
  *
  * Timings are the median and p95 (nearest rank) of several runs after a
  * warm-up, list and floor alternating. Peak memory per step is the sampled
@@ -34,9 +37,12 @@ import { runScore } from '../src/scores/run-score.js'
 import { readSavedScore } from '../src/scores/saved-scores.js'
 import { rebuildRollups } from '../src/rollups/rebuild-rollups.js'
 import { openStore } from '../src/store/open-store.js'
+import { copyToPostgres } from './copy-to-postgres.js'
+import { createBenchSchema } from './postgres-target.js'
 
 import type { ListResult } from '../src/lists/run-list.js'
 import type { Store } from '../src/store/store.js'
+import type { CopyFigures } from './copy-to-postgres.js'
 
 const asOf = new Date('2030-04-01T00:00:00Z')
 const spanDays = 90
@@ -410,6 +416,20 @@ const countedTables = [
   'account_event_day_sums',
 ]
 
+/** What the generator fills: copied as rows to PostgreSQL (rollups are rebuilt there). */
+const copiedTables = [
+  'users',
+  'accounts',
+  'memberships',
+  'events',
+  'crm_owners',
+  'crm_companies',
+  'crm_contacts',
+  'crm_deals',
+  'event_names',
+  'property_types',
+]
+
 async function countRows(store: Store): Promise<Record<string, number>> {
   const counts: Record<string, number> = {}
   for (const table of countedTables) {
@@ -673,7 +693,7 @@ function floorQuery(store: Store, within: string, by: string) {
       SELECT ${by}, count(*) AS n FROM events
       WHERE timestamp ${window.startInclusive ? '>=' : '>'} $1
         AND timestamp ${window.endInclusive ? '<=' : '<'} $2
-      GROUP BY 1)`
+      GROUP BY 1) g`
 
   return {
     sql,
@@ -701,8 +721,8 @@ function attributedFloorQuery(store: Store) {
         WHERE e.account_id IS NOT NULL AND e.timestamp > $1 AND e.timestamp <= $2
         UNION ALL
         SELECT m.account_id FROM events e JOIN memberships m ON m.user_id = e.person_id
-        WHERE e.account_id IS NULL AND e.timestamp > $1 AND e.timestamp <= $2)
-      GROUP BY 1)`
+        WHERE e.account_id IS NULL AND e.timestamp > $1 AND e.timestamp <= $2) a
+      GROUP BY 1) g`
 
   return { sql, run: () => store.query(sql, [start, asOf]) }
 }
@@ -727,7 +747,7 @@ async function measureUserGrain(store: Store) {
      SELECT person_id, event, date_trunc('day', timestamp AT TIME ZONE 'UTC')
        AT TIME ZONE 'UTC' AS day, count(*) AS events
      FROM events WHERE type = 'track' AND person_id IS NOT NULL
-     GROUP BY ALL`,
+     GROUP BY 1, 2, 3`,
   )
   const [counted] = await store.query<{ n: number }>(
     'SELECT count(*) AS n FROM bench_user_event_days',
@@ -737,7 +757,7 @@ async function measureUserGrain(store: Store) {
     store.query(
       `SELECT count(*) AS groups FROM (SELECT person_id, sum(events) AS n
        FROM bench_user_event_days WHERE event = $1 AND day >= $2 AND day < $3
-       GROUP BY 1)`,
+       GROUP BY 1) g`,
       [keyEvent, start, asOf],
     )
   const fromEvents = () =>
@@ -745,7 +765,7 @@ async function measureUserGrain(store: Store) {
       `SELECT count(*) AS groups FROM (SELECT person_id, count(*) AS n
        FROM events WHERE type = 'track' AND event = $1
          AND timestamp >= $2 AND timestamp < $3
-       GROUP BY 1)`,
+       GROUP BY 1) g`,
       [keyEvent, start, asOf],
     )
   await fromRollup()
@@ -780,6 +800,156 @@ const note = (step: string, error: unknown) => {
   console.error(`! ${step}: ${text}`)
 }
 
+/**
+ * Every measured step on one store: rollups built from the events, the
+ * score applied, the five lists beside their floors, the score recompute.
+ */
+async function measureStore(store: Store, label: string) {
+  const step = (text: string) => console.error(`${label}: ${text}`)
+  // The generator writes events with SQL, not through ingestion: build the
+  // rollups from them as an old store's migration would.
+  step('building rollups from the events')
+  const rollupSeconds = (await timeOnce(() => rebuildRollups(store))) / 1000
+  const userGrain = await measureUserGrain(store).catch((error: unknown) => {
+    note(`${label} user grain`, error)
+    return undefined
+  })
+  const applied = await applyDefinitions(store, scoreDocument, 'bench').catch(
+    (error: unknown) => {
+      note(`${label} apply score`, error)
+      return undefined
+    },
+  )
+  const savedScore = await readSavedScore(store, scoreName).catch(
+    () => undefined,
+  )
+  const rowCounts = await countRows(store)
+
+  const listResults = []
+  for (const item of standardLists) {
+    step(`list ${item.key}: ${item.title}`)
+    try {
+      const definition = parseListDefinition(item.definition, item.key)
+      const floor = floorQuery(store, item.floor.within, item.floor.by)
+      const compiled = await compileListForStore(store, definition, {
+        asOf,
+        ...(item.me === undefined ? {} : { me: item.me }),
+      })
+      const runOptions = {
+        asOf,
+        ...(item.me === undefined ? {} : { me: item.me }),
+      }
+      let last: ListResult | undefined
+      let floorRows: { groups: number; events: number }[] = []
+      const { value: timing, memory } = await withMemory(() =>
+        measureBesideFloor(
+          async () => {
+            last = await runList(store, definition, runOptions)
+          },
+          async () => {
+            floorRows = await floor.run()
+          },
+          options,
+        ),
+      )
+      // The same list with every metric on raw events: what the rollups buy.
+      const rawOptions = { ...runOptions, useRollups: false }
+      await runList(store, definition, rawOptions)
+      const rawMs: number[] = []
+      for (let index = 0; index < Math.min(3, timing.runs); index++)
+        rawMs.push(await timeOnce(() => runList(store, definition, rawOptions)))
+      const raw = toTiming(rawMs)
+      listResults.push({
+        key: item.key,
+        title: item.title,
+        raw,
+        definition: item.definition,
+        sql: compiled.sql,
+        ...(item.me === undefined ? {} : { me: item.me }),
+        ...timing,
+        floor: {
+          ...timing.floor,
+          within: item.floor.within,
+          by: item.floor.by,
+          window: floor.window,
+          groups: Number(floorRows[0]?.groups ?? 0),
+          events: Number(floorRows[0]?.events ?? 0),
+          sql: floor.sql,
+        },
+        ratio: timing.subject.medianMs / timing.floor.medianMs,
+        result: last === undefined ? null : summarizeResult(last),
+        memory,
+      })
+    } catch (error) {
+      note(`${label} list ${item.key}`, error)
+      listResults.push({
+        key: item.key,
+        title: item.title,
+        error: String(error),
+      })
+    }
+  }
+
+  let scoreResult: Record<string, unknown> | null = null
+  if (savedScore !== undefined) {
+    step(`score ${scoreName}: runScore over all accounts`)
+    try {
+      const floor = floorQuery(store, '30d', 'account_id')
+      let rows = 0
+      const quadrants: Record<string, number> = {}
+      const { value: timing, memory } = await withMemory(() =>
+        measureBesideFloor(
+          async () => {
+            const scored = await runScore(store, savedScore, { asOf })
+            rows = scored.length
+            for (const key of Object.keys(quadrants)) delete quadrants[key]
+            for (const row of scored)
+              quadrants[row.quadrant] = (quadrants[row.quadrant] ?? 0) + 1
+          },
+          () => floor.run(),
+          options,
+        ),
+      )
+      scoreResult = {
+        name: scoreName,
+        definition: scoreDocument.scores[0],
+        ...timing,
+        floor: { ...timing.floor, within: '30d', by: 'account_id' },
+        ratio: timing.subject.medianMs / timing.floor.medianMs,
+        rows,
+        quadrants,
+        memory,
+      }
+    } catch (error) {
+      note(`${label} score`, error)
+    }
+  }
+
+  let attributed: (Timing & { sql: string }) | null = null
+  try {
+    const query = attributedFloorQuery(store)
+    await query.run()
+    const runsMs: number[] = []
+    for (let index = 0; index < Math.min(3, options.runs); index++)
+      runsMs.push(await timeOnce(query.run))
+    attributed = { ...toTiming(runsMs), sql: query.sql }
+  } catch (error) {
+    note(`${label} attributed floor`, error)
+  }
+
+  return {
+    store: label,
+    rollups: { rebuildSeconds: rollupSeconds, userGrain: userGrain ?? null },
+    rowCounts,
+    scoreApplied: applied ?? null,
+    lists: listResults,
+    score: scoreResult,
+    attributedAccountFloor30d: attributed,
+  }
+}
+
+type StoreFigures = Awaited<ReturnType<typeof measureStore>>
+
 console.error(
   `generating ${options.users.toLocaleString('en')} users, ${options.accounts.toLocaleString('en')} accounts, ${options.events.toLocaleString('en')} events in ${path}`,
 )
@@ -790,136 +960,54 @@ const generation = await withMemory(async () => {
 })
 
 const store = await openStore(path)
-// The generator writes events with SQL, not through ingestion: build the
-// rollups from them as an old store's migration would.
-console.error('building rollups from the generated events')
-const rollupSeconds = (await timeOnce(() => rebuildRollups(store))) / 1000
-const userGrain = await measureUserGrain(store)
 const fileMiB = Math.round(mib((await stat(path)).size))
 const data = await describeData(store)
 const [duckdb] = await store.query<{ version: string }>(
   'SELECT version() AS version',
 )
-
 console.error(
   `generated in ${generation.value.seconds.toFixed(1)} s, ${fileMiB} MiB: ${JSON.stringify(data)}`,
 )
 
-const applied = await applyDefinitions(store, scoreDocument, 'bench').catch(
-  (error: unknown) => {
-    note('apply score', error)
-    return undefined
-  },
-)
-const savedScore = await readSavedScore(store, scoreName).catch(() => undefined)
-const rowCounts = await countRows(store)
+const figures: StoreFigures[] = [await measureStore(store, 'DuckDB')]
 
-const listResults = []
-for (const item of standardLists) {
-  console.error(`list ${item.key}: ${item.title}`)
+// The very same rows, copied into a fresh PostgreSQL schema, measured alike.
+const target = await createBenchSchema('lists')
+let postgres: {
+  version: string | null
+  copy: CopyFigures | null
+  skipped: string | null
+} = { version: null, copy: null, skipped: null }
+if (target.ok) {
   try {
-    const definition = parseListDefinition(item.definition, item.key)
-    const floor = floorQuery(store, item.floor.within, item.floor.by)
-    const compiled = await compileListForStore(store, definition, {
-      asOf,
-      ...(item.me === undefined ? {} : { me: item.me }),
-    })
-    const runOptions = {
-      asOf,
-      ...(item.me === undefined ? {} : { me: item.me }),
-    }
-    let last: ListResult | undefined
-    let floorRows: { groups: number; events: number }[] = []
-    const { value: timing, memory } = await withMemory(() =>
-      measureBesideFloor(
-        async () => {
-          last = await runList(store, definition, runOptions)
-        },
-        async () => {
-          floorRows = await floor.run()
-        },
-        options,
-      ),
-    )
-    // The same list with every metric on raw events: what the rollups buy.
-    const rawOptions = { ...runOptions, useRollups: false }
-    await runList(store, definition, rawOptions)
-    const rawMs: number[] = []
-    for (let index = 0; index < Math.min(3, timing.runs); index++)
-      rawMs.push(await timeOnce(() => runList(store, definition, rawOptions)))
-    const raw = toTiming(rawMs)
-    listResults.push({
-      key: item.key,
-      title: item.title,
-      raw,
-      definition: item.definition,
-      sql: compiled.sql,
-      ...(item.me === undefined ? {} : { me: item.me }),
-      ...timing,
-      floor: {
-        ...timing.floor,
-        within: item.floor.within,
-        by: item.floor.by,
-        window: floor.window,
-        groups: Number(floorRows[0]?.groups ?? 0),
-        events: Number(floorRows[0]?.events ?? 0),
-        sql: floor.sql,
-      },
-      ratio: timing.subject.medianMs / timing.floor.medianMs,
-      result: last === undefined ? null : summarizeResult(last),
-      memory,
-    })
-  } catch (error) {
-    note(`list ${item.key}`, error)
-    listResults.push({ key: item.key, title: item.title, error: String(error) })
-  }
-}
-
-let scoreResult: Record<string, unknown> | null = null
-if (savedScore !== undefined) {
-  console.error(`score ${scoreName}: runScore over all accounts`)
-  try {
-    const floor = floorQuery(store, '30d', 'account_id')
-    let rows = 0
-    const quadrants: Record<string, number> = {}
-    const { value: timing, memory } = await withMemory(() =>
-      measureBesideFloor(
-        async () => {
-          const scored = await runScore(store, savedScore, { asOf })
-          rows = scored.length
-          for (const key of Object.keys(quadrants)) delete quadrants[key]
-          for (const row of scored)
-            quadrants[row.quadrant] = (quadrants[row.quadrant] ?? 0) + 1
-        },
-        () => floor.run(),
-        options,
-      ),
-    )
-    scoreResult = {
-      name: scoreName,
-      definition: scoreDocument.scores[0],
-      ...timing,
-      floor: { ...timing.floor, within: '30d', by: 'account_id' },
-      ratio: timing.subject.medianMs / timing.floor.medianMs,
-      rows,
-      quadrants,
-      memory,
+    const pgStore = await openStore(target.url)
+    try {
+      console.error(`PostgreSQL: copying the generated tables`)
+      const copy = await copyToPostgres(
+        store,
+        target.url,
+        copiedTables,
+        directory,
+      )
+      const [version] = await pgStore.query<{ version: string }>(
+        'SELECT version() AS version',
+      )
+      postgres = {
+        version: version?.version ?? null,
+        copy,
+        skipped: null,
+      }
+      figures.push(await measureStore(pgStore, 'PostgreSQL'))
+    } finally {
+      await pgStore.close()
     }
   } catch (error) {
-    note('score', error)
+    note('PostgreSQL', error)
+  } finally {
+    await target.drop()
   }
-}
-
-let attributed: (Timing & { sql: string }) | null = null
-try {
-  const query = attributedFloorQuery(store)
-  await query.run()
-  const runsMs: number[] = []
-  for (let index = 0; index < Math.min(3, options.runs); index++)
-    runsMs.push(await timeOnce(query.run))
-  attributed = { ...toTiming(runsMs), sql: query.sql }
-} catch (error) {
-  note('attributed floor', error)
+} else {
+  postgres.skipped = target.reason
 }
 
 await store.close()
@@ -932,24 +1020,22 @@ const result = {
   environment: {
     node: process.version,
     duckdb: duckdb?.version ?? null,
+    postgres: postgres.version,
     cpus: cpus().length,
     totalMemoryGiB: Math.round(totalmem() / 1024 ** 3),
     /** 1, 5 and 15 minute load averages: other work on the machine skews figures. */
     loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   },
-  rollups: { rebuildSeconds: rollupSeconds, userGrain },
   generation: {
     seconds: generation.value.seconds,
     secondsByStep: generation.value.secondsByStep,
     fileMiB,
-    rowCounts,
     data,
     memory: generation.memory,
   },
-  scoreApplied: applied ?? null,
-  lists: listResults,
-  score: scoreResult,
-  attributedAccountFloor30d: attributed,
+  postgresCopy: postgres.copy,
+  postgresSkipped: postgres.skipped,
+  stores: figures,
   errors,
 }
 
@@ -970,10 +1056,10 @@ const pad = (text: string, width: number) => text.padEnd(width)
 const padStart = (text: string, width: number) => text.padStart(width)
 
 console.log(
-  `lists and scores: ${options.users.toLocaleString('en')} users, ${options.accounts.toLocaleString('en')} accounts, ${rowCounts.events?.toLocaleString('en')} events, asOf ${asOf.toISOString()}, DuckDB ${duckdb?.version ?? '?'}`,
+  `lists and scores: ${options.users.toLocaleString('en')} users, ${options.accounts.toLocaleString('en')} accounts, ${options.events.toLocaleString('en')} events, asOf ${asOf.toISOString()}`,
 )
 console.log(
-  `  generated in ${generation.value.seconds.toFixed(1)} s (${fileMiB} MiB file, peak RSS ${generation.memory.peakRssMiB} MiB)`,
+  `  generated in ${generation.value.seconds.toFixed(1)} s on DuckDB (${fileMiB} MiB file, peak RSS ${generation.memory.peakRssMiB} MiB)`,
 )
 console.log(
   `    by step: ${Object.entries(generation.value.secondsByStep)
@@ -981,47 +1067,72 @@ console.log(
     .map(([step, seconds]) => `${step} ${seconds.toFixed(1)} s`)
     .join(', ')}`,
 )
-console.log(
-  `  rows: ${Object.entries(rowCounts)
-    .map(([table, n]) => `${table} ${n.toLocaleString('en')}`)
-    .join(', ')}`,
-)
-console.log(
-  `  rollups: built in ${rollupSeconds.toFixed(1)} s; events ${rowCounts.events?.toLocaleString('en')} rows, account x event x day ${rowCounts.account_event_days?.toLocaleString('en')} rows, sums ${rowCounts.account_event_day_sums?.toLocaleString('en')} rows`,
-)
-console.log(
-  `  user x event x day (measured, not kept): ${userGrain.rows.toLocaleString('en')} rows; key event per user 30d: ${ms(userGrain.keyEventPerUser30d.fromRollup.medianMs)} from it vs ${ms(userGrain.keyEventPerUser30d.fromEvents.medianMs)} from events`,
-)
-console.log(
-  `  ${pad('', 42)}${padStart('median', 10)}${padStart('p95', 10)}${padStart('floor', 10)}${padStart('ratio', 8)}${padStart('total', 9)}${padStart('RSS MiB', 9)}${padStart('raw', 10)}${padStart('raw/roll', 9)}`,
-)
-for (const item of listResults) {
-  if (!('subject' in item)) {
-    console.log(`  ${pad(`(${item.key}) ${item.title}`, 42)} failed`)
-    continue
+if (postgres.copy !== null) {
+  console.log(
+    `  copied to PostgreSQL in ${postgres.copy.seconds.toFixed(1)} s (COPY FROM STDIN): ${Object.entries(
+      postgres.copy.secondsByTable,
+    )
+      .filter(([, seconds]) => seconds >= 0.5)
+      .map(([table, seconds]) => `${table} ${seconds.toFixed(1)} s`)
+      .join(', ')}`,
+  )
+}
+if (postgres.skipped !== null)
+  console.log(`  PostgreSQL skipped: ${postgres.skipped}`)
+
+for (const figure of figures) {
+  const version =
+    figure.store === 'DuckDB'
+      ? duckdb?.version
+      : postgres.version?.split(' ')[1]
+  const rows = figure.rowCounts
+  console.log('')
+  console.log(`  ${figure.store} ${version ?? ''}`)
+  console.log(
+    `  rows: ${Object.entries(rows)
+      .map(([table, n]) => `${table} ${n.toLocaleString('en')}`)
+      .join(', ')}`,
+  )
+  console.log(
+    `  rollups: built in ${figure.rollups.rebuildSeconds.toFixed(1)} s; events ${rows.events?.toLocaleString('en')} rows, account x event x day ${rows.account_event_days?.toLocaleString('en')} rows, sums ${rows.account_event_day_sums?.toLocaleString('en')} rows`,
+  )
+  const userGrain = figure.rollups.userGrain
+  if (userGrain !== null)
+    console.log(
+      `  user x event x day (measured, not kept): ${userGrain.rows.toLocaleString('en')} rows; key event per user 30d: ${ms(userGrain.keyEventPerUser30d.fromRollup.medianMs)} from it vs ${ms(userGrain.keyEventPerUser30d.fromEvents.medianMs)} from events`,
+    )
+  console.log(
+    `  ${pad('', 42)}${padStart('median', 10)}${padStart('p95', 10)}${padStart('floor', 10)}${padStart('ratio', 8)}${padStart('total', 9)}${padStart('RSS MiB', 9)}${padStart('raw', 10)}${padStart('raw/roll', 9)}`,
+  )
+  for (const item of figure.lists) {
+    if (!('subject' in item)) {
+      console.log(`  ${pad(`(${item.key}) ${item.title}`, 42)} failed`)
+      continue
+    }
+    console.log(
+      `  ${pad(`(${item.key}) ${item.title}`.slice(0, 41), 42)}${padStart(ms(item.subject.medianMs), 10)}${padStart(ms(item.subject.p95Ms), 10)}${padStart(ms(item.floor.medianMs), 10)}${padStart(item.ratio.toFixed(1), 8)}${padStart(String(item.result?.total ?? '-'), 9)}${padStart(String(item.memory.peakRssMiB), 9)}${padStart(ms(item.raw.medianMs), 10)}${padStart((item.raw.medianMs / item.subject.medianMs).toFixed(2), 9)}`,
+    )
   }
-  console.log(
-    `  ${pad(`(${item.key}) ${item.title}`.slice(0, 41), 42)}${padStart(ms(item.subject.medianMs), 10)}${padStart(ms(item.subject.p95Ms), 10)}${padStart(ms(item.floor.medianMs), 10)}${padStart(item.ratio.toFixed(1), 8)}${padStart(String(item.result?.total ?? '-'), 9)}${padStart(String(item.memory.peakRssMiB), 9)}${padStart(ms(item.raw.medianMs), 10)}${padStart((item.raw.medianMs / item.subject.medianMs).toFixed(2), 9)}`,
-  )
-}
-if (scoreResult !== null) {
-  const timing = scoreResult as unknown as {
-    subject: Timing
-    floor: Timing
-    ratio: number
-    rows: number
-    memory: MemoryFigures
+  if (figure.score !== null) {
+    const timing = figure.score as unknown as {
+      subject: Timing
+      floor: Timing
+      ratio: number
+      rows: number
+      memory: MemoryFigures
+    }
+    console.log(
+      `  ${pad(`runScore ${scoreName}, all accounts`, 42)}${padStart(ms(timing.subject.medianMs), 10)}${padStart(ms(timing.subject.p95Ms), 10)}${padStart(ms(timing.floor.medianMs), 10)}${padStart(timing.ratio.toFixed(1), 8)}${padStart(String(timing.rows), 9)}${padStart(String(timing.memory.peakRssMiB), 9)}`,
+    )
   }
-  console.log(
-    `  ${pad(`runScore ${scoreName}, all accounts`, 42)}${padStart(ms(timing.subject.medianMs), 10)}${padStart(ms(timing.subject.p95Ms), 10)}${padStart(ms(timing.floor.medianMs), 10)}${padStart(timing.ratio.toFixed(1), 8)}${padStart(String(timing.rows), 9)}${padStart(String(timing.memory.peakRssMiB), 9)}`,
-  )
+  if (figure.attributedAccountFloor30d !== null) {
+    console.log(
+      `  for reference: account attribution alone (groupId or memberships), 30d: median ${ms(figure.attributedAccountFloor30d.medianMs)}`,
+    )
+  }
 }
-if (attributed !== null) {
-  console.log(
-    `  for reference: account attribution alone (groupId or memberships), 30d: median ${ms(attributed.medianMs)}`,
-  )
-}
+console.log('')
 console.log(
-  '  floor = bare grouped count of the events in the same window (users by person_id, accounts by account_id); ratio = median / floor median; raw = the same list with rollups off (median of up to 3 runs)',
+  "  floor = bare grouped count of the events in the same window on the same store (users by person_id, accounts by account_id); ratio = median / floor median; raw = the same list with rollups off (median of up to 3 runs); RSS = this process (with PostgreSQL the server's memory is its own)",
 )
 if (errors.length > 0) console.log(`  errors: ${errors.join('; ')}`)

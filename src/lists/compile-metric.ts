@@ -120,12 +120,12 @@ export function compileMetric(
   const days = rollupDaysFor(spec, kind, window, context)
   if (days === undefined) return rawAccounts(where)
 
-  // Whole UTC days from the rollups, the partial days at the edges raw.
-  const edges =
-    days.from === undefined
-      ? `e.timestamp >= ${context.bindValue(days.to)}`
-      : `(e.timestamp < ${context.bindValue(days.from)}
-        OR e.timestamp >= ${context.bindValue(days.to)})`
+  // Whole UTC days from the rollups, the partial days at the edges raw:
+  // each edge a plain time range, so the store reads only its blocks (zone
+  // maps on DuckDB, the timestamp index on PostgreSQL).
+  const edges = [`e.timestamp >= ${context.bindValue(days.to)}`]
+  if (days.from !== undefined)
+    edges.unshift(`e.timestamp < ${context.bindValue(days.from)}`)
   const rollup = rollupAccountsSql(spec, kind, days, context)
   const combine =
     kind === 'first_seen'
@@ -138,8 +138,7 @@ export function compileMetric(
 
   return `SELECT x.entity_id, ${combine} AS value FROM (
       ${rollup}
-      UNION ALL
-      ${rawAccounts(`${where} AND ${edges}`)}
+      ${edges.map((edge) => `UNION ALL ${rawAccounts(`${where} AND ${edge}`)}`).join('\n')}
     ) x GROUP BY x.entity_id`
 }
 

@@ -6,13 +6,16 @@
 import { StoreError } from './store-error.js'
 
 import type { SqlDialect } from './sql-dialect.js'
-import type { Store } from './store.js'
+import type { Store, StoreDialect } from './store.js'
 
 export interface Migration {
   version: number
   description: string
-  /** The statements, given the dialect's names for the types that differ. */
-  statements: (types: SqlDialect['types']) => string[]
+  /**
+   * The statements, given the dialect's names for the types that differ
+   * and, for what only one store needs, the dialect itself.
+   */
+  statements: (types: SqlDialect['types'], dialect: StoreDialect) => string[]
 }
 
 export const migrations: Migration[] = [
@@ -335,6 +338,20 @@ export const migrations: Migration[] = [
        GROUP BY 1, 2, 3`,
     ],
   },
+  {
+    version: 6,
+    description: 'PostgreSQL: indexes on events by time and by person',
+    // DuckDB skips blocks by their min/max (zone maps) and keeps ART indexes
+    // in memory, so it gets none. PostgreSQL would scan every event to read
+    // the partial days at a window's edges, or one person's events on a link.
+    statements: (_types, dialect) =>
+      dialect === 'postgres'
+        ? [
+            'CREATE INDEX events_timestamp ON events (timestamp)',
+            'CREATE INDEX events_person ON events (person_id, timestamp)',
+          ]
+        : [],
+  },
 ]
 
 /**
@@ -377,7 +394,10 @@ async function applyMigrations(store: Store): Promise<number> {
 
     try {
       await store.transaction(async () => {
-        for (const statement of migration.statements(store.sql.types)) {
+        for (const statement of migration.statements(
+          store.sql.types,
+          store.dialect,
+        )) {
           await store.execute(statement)
         }
 
