@@ -742,13 +742,26 @@ function summarizeResult(result: ListResult) {
  * (a)'s metric (a key event per user over 30 days) from it and from raw.
  */
 async function measureUserGrain(store: Store) {
+  const select = `SELECT person_id, event,
+       date_trunc('day', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day,
+       count(*) AS events
+     FROM events WHERE type = 'track' AND person_id IS NOT NULL`
   await store.execute(
-    `CREATE TABLE bench_user_event_days AS
-     SELECT person_id, event, date_trunc('day', timestamp AT TIME ZONE 'UTC')
-       AT TIME ZONE 'UTC' AS day, count(*) AS events
-     FROM events WHERE type = 'track' AND person_id IS NOT NULL
-     GROUP BY 1, 2, 3`,
+    `CREATE TABLE bench_user_event_days AS ${select} AND false GROUP BY 1, 2, 3`,
   )
+  // A week at a time: all 90 days in one aggregate overruns DuckDB's memory.
+  const week = 7 * 86_400_000
+  for (
+    let start = asOf.getTime() - spanDays * 86_400_000;
+    start < asOf.getTime();
+    start += week
+  ) {
+    await store.execute(
+      `INSERT INTO bench_user_event_days ${select}
+         AND timestamp >= $1 AND timestamp < $2 GROUP BY 1, 2, 3`,
+      [new Date(start), new Date(start + week)],
+    )
+  }
   const [counted] = await store.query<{ n: number }>(
     'SELECT count(*) AS n FROM bench_user_event_days',
   )
@@ -1004,7 +1017,10 @@ if (target.ok) {
   } catch (error) {
     note('PostgreSQL', error)
   } finally {
-    await target.drop()
+    // LEADLENS_BENCH_KEEP_PG=1 leaves the schema for EXPLAIN (its name is printed).
+    if (process.env.LEADLENS_BENCH_KEEP_PG === '1')
+      console.error(`PostgreSQL: kept ${target.url}`)
+    else await target.drop()
   }
 } else {
   postgres.skipped = target.reason

@@ -145,7 +145,12 @@ export function compileEntityJoins(
   context: CompileContext,
   entityId: string,
 ): string[] {
-  const joins = compileJoins(context.of, context.joins, context.asOf)
+  const joins = compileJoins(
+    context.of,
+    context.joins,
+    context.asOf,
+    context.sql.name,
+  )
   for (const score of context.scoreJoins.values()) joins.push(score.sql)
   for (const metric of context.metrics.values()) {
     joins.push(

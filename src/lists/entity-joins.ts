@@ -4,6 +4,7 @@
  * domain), a user's CRM contact (by email, case-insensitive), the CRM owner.
  */
 import type { JoinName } from '../catalog/resolve-field.js'
+import type { StoreDialect } from '../store/store.js'
 
 const joinOrder: JoinName[] = [
   'user_contact',
@@ -18,6 +19,7 @@ export function compileJoins(
   of: 'users' | 'accounts',
   needed: ReadonlySet<JoinName>,
   asOf: string,
+  dialect: StoreDialect,
 ): string[] {
   const sql: string[] = []
   for (const join of joinOrder) {
@@ -33,21 +35,11 @@ export function compileJoins(
         sql.push('LEFT JOIN accounts a ON a.account_id = ua.account_id')
         break
       case 'account_company':
-        // An explicit account id wins over a domain match. Two equi-joins
-        // (not one join ON a OR b, which DuckDB runs as a nested loop).
-        sql.push(`LEFT JOIN (SELECT DISTINCT ON (x.account_id) x.account_id,
-            x.company_id, x.name, x.domain, x.owner_id, x.properties
-          FROM (
-            SELECT ax.account_id, 0 AS match_rank, c.company_id, c.name,
-              c.domain, c.owner_id, c.properties
-            FROM accounts ax JOIN crm_companies c ON c.account_id = ax.account_id
-            UNION ALL
-            SELECT ax.account_id, 1 AS match_rank, c.company_id, c.name,
-              c.domain, c.owner_id, c.properties
-            FROM accounts ax JOIN crm_companies c ON c.domain = ax.domain
-          ) x
-          ORDER BY x.account_id, x.match_rank, x.company_id) cc
-          ON cc.account_id = a.account_id`)
+        sql.push(
+          dialect === 'postgres'
+            ? accountCompanyByLookup
+            : accountCompanyBySort,
+        )
         break
       case 'user_contact':
         sql.push(`LEFT JOIN (SELECT DISTINCT ON (lower(c.email)) lower(c.email) AS email_key,
@@ -85,3 +77,41 @@ export function compileJoins(
 
   return sql
 }
+
+// An account's CRM company: an explicit account id wins over a domain
+// match, then the lowest company id.
+
+// DuckDB: all accounts' candidates at once, two equi-joins (not one join
+// ON a OR b, which DuckDB runs as a nested loop), the first of each kept.
+const accountCompanyBySort = `LEFT JOIN (SELECT DISTINCT ON (x.account_id) x.account_id,
+    x.company_id, x.name, x.domain, x.owner_id, x.properties
+  FROM (
+    SELECT ax.account_id, 0 AS match_rank, c.company_id, c.name,
+      c.domain, c.owner_id, c.properties
+    FROM accounts ax JOIN crm_companies c ON c.account_id = ax.account_id
+    UNION ALL
+    SELECT ax.account_id, 1 AS match_rank, c.company_id, c.name,
+      c.domain, c.owner_id, c.properties
+    FROM accounts ax JOIN crm_companies c ON c.domain = ax.domain
+  ) x
+  ORDER BY x.account_id, x.match_rank, x.company_id) cc
+  ON cc.account_id = a.account_id`
+
+// PostgreSQL: the same choice looked up per account through the indexes on
+// account_id and domain. PostgreSQL guesses 200 rows for the DISTINCT ON
+// above whatever the data, then plans the rest of the list as nested loops
+// (13 s instead of 0.4 s at the bench's size); one row per account it
+// estimates right.
+const accountCompanyByLookup = `LEFT JOIN LATERAL (SELECT a.account_id,
+    x.company_id, x.name, x.domain, x.owner_id, x.properties
+  FROM (
+    SELECT 0 AS match_rank, c.company_id, c.name, c.domain, c.owner_id,
+      c.properties
+    FROM crm_companies c WHERE c.account_id = a.account_id
+    UNION ALL
+    SELECT 1 AS match_rank, c.company_id, c.name, c.domain, c.owner_id,
+      c.properties
+    FROM crm_companies c WHERE c.domain = a.domain
+  ) x
+  ORDER BY x.match_rank, x.company_id
+  LIMIT 1) cc ON TRUE`

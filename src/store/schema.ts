@@ -340,15 +340,28 @@ export const migrations: Migration[] = [
   },
   {
     version: 6,
-    description: 'PostgreSQL: indexes on events by time and by person',
-    // DuckDB skips blocks by their min/max (zone maps) and keeps ART indexes
-    // in memory, so it gets none. PostgreSQL would scan every event to read
-    // the partial days at a window's edges, or one person's events on a link.
+    description:
+      'PostgreSQL: indexes on events by time and person, and on the keys related records are found by',
+    // DuckDB skips blocks by their min/max (zone maps), decorrelates EXISTS
+    // into joins and keeps ART indexes in memory, so it gets none.
+    // PostgreSQL would scan every event to read the partial days at a
+    // window's edges or one person's events on a link, and scan a related
+    // table once per account for a filter like "any deal won" inside an OR
+    // (15 s instead of 0.7 s at the bench's size).
     statements: (_types, dialect) =>
       dialect === 'postgres'
         ? [
             'CREATE INDEX events_timestamp ON events (timestamp)',
             'CREATE INDEX events_person ON events (person_id, timestamp)',
+            'CREATE INDEX memberships_account ON memberships (account_id)',
+            'CREATE INDEX crm_deals_account ON crm_deals (account_id)',
+            'CREATE INDEX crm_deals_company ON crm_deals (company_id)',
+            'CREATE INDEX crm_contacts_company ON crm_contacts (company_id)',
+            'CREATE INDEX crm_companies_account ON crm_companies (account_id)',
+            'CREATE INDEX crm_companies_domain ON crm_companies (domain)',
+            'CREATE INDEX billing_customers_account ON billing_customers (account_id)',
+            'CREATE INDEX billing_subscriptions_customer ON billing_subscriptions (customer_id)',
+            'CREATE INDEX billing_invoices_customer ON billing_invoices (customer_id)',
           ]
         : [],
   },

@@ -24,3 +24,17 @@ export class StoreError extends Error {
     this.userMessage = options.userMessage ?? message
   }
 }
+
+/**
+ * A failed statement as a StoreError naming the statement's start (a
+ * StoreError passes through).
+ */
+export function describeQueryError(sql: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error
+  const text = error instanceof Error ? error.message : String(error)
+  const head = sql.replace(/\s+/g, ' ').trim().slice(0, 120)
+
+  return new StoreError('STORE_QUERY_FAILED', `${text} (in: ${head})`, {
+    cause: error,
+  })
+}

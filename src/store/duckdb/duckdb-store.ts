@@ -1,7 +1,6 @@
 /**
  * The embedded store: one DuckDB file, one connection, writes serialised.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
@@ -16,8 +15,9 @@ import {
   VARCHAR,
 } from '@duckdb/node-api'
 
-import { StoreError } from '../store-error.js'
+import { StoreError, describeQueryError as queryError } from '../store-error.js'
 import { quoteIdentifier } from '../store.js'
+import { Mutex, WriteTurns } from '../write-turns.js'
 import { duckDbDialect } from './duckdb-dialect.js'
 
 import type {
@@ -53,18 +53,6 @@ export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
   return new DuckDbStore(path, instance, connection, reader)
 }
 
-/** Runs tasks one at a time, in the order they were queued. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve()
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task)
-    this.tail = result.catch(() => undefined)
-
-    return result
-  }
-}
-
 function describeOpenError(path: string, error: unknown): StoreError {
   const text = error instanceof Error ? error.message : String(error)
 
@@ -95,11 +83,9 @@ export class DuckDbStore implements Store {
   private readonly instance: DuckDBInstance
   private readonly connection: DuckDBConnection
   private readonly reader: DuckDBConnection
-  private readonly writeLock = new Mutex()
+  private readonly writes = new WriteTurns()
   private readonly readLock = new Mutex()
-  private readonly insideTransaction = new AsyncLocalStorage<true>()
   private readonly stagingTables = new Set<string>()
-  private afterCommitCallbacks: (() => void)[] = []
 
   constructor(
     location: string,
@@ -113,20 +99,13 @@ export class DuckDbStore implements Store {
     this.reader = reader
   }
 
-  /** Runs `task` on the write connection: directly inside a transaction, else in turn. */
-  private onWriter<T>(task: () => Promise<T>): Promise<T> {
-    if (this.insideTransaction.getStore()) return task()
-
-    return this.writeLock.run(task)
-  }
-
   async query<T = Row>(
     sql: string,
     params: readonly SqlParam[] = [],
   ): Promise<T[]> {
     const isRead = /^\s*(SELECT|WITH)\b/i.test(sql)
     const connection =
-      isRead && !this.insideTransaction.getStore() ? this.reader : undefined
+      isRead && !this.writes.isInsideTransaction ? this.reader : undefined
     const run = async (target: DuckDBConnection) => {
       try {
         const { values, types } = bindParams(params)
@@ -139,7 +118,7 @@ export class DuckDbStore implements Store {
     }
 
     return connection === undefined
-      ? this.onWriter(() => run(this.connection))
+      ? this.writes.run(() => run(this.connection))
       : this.readLock.run(() => run(connection))
   }
 
@@ -164,7 +143,7 @@ export class DuckDbStore implements Store {
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
-    await this.onWriter(async () => {
+    await this.writes.run(async () => {
       try {
         const { values, types } = bindParams(params)
         await this.connection.run(sql, values, types)
@@ -181,7 +160,7 @@ export class DuckDbStore implements Store {
   ): Promise<void> {
     if (rows.length === 0) return
 
-    await this.onWriter(() => this.append(table, columns, rows))
+    await this.writes.run(() => this.append(table, columns, rows))
   }
 
   private async append(
@@ -215,7 +194,7 @@ export class DuckDbStore implements Store {
     columns: Readonly<Record<string, string>>,
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
-    await this.onWriter(async () => {
+    await this.writes.run(async () => {
       if (!this.stagingTables.has(table)) {
         const definition = Object.entries(columns)
           .map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
@@ -232,40 +211,26 @@ export class DuckDbStore implements Store {
   }
 
   afterCommit(callback: () => void): void {
-    if (this.insideTransaction.getStore())
-      this.afterCommitCallbacks.push(callback)
-    else callback()
+    this.writes.afterCommit(callback)
   }
 
-  async transaction<T>(work: () => Promise<T>): Promise<T> {
-    // Nested calls join the outer transaction.
-    if (this.insideTransaction.getStore()) return work()
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    const statements = {
+      begin: () => this.execute('BEGIN TRANSACTION'),
+      commit: () => this.execute('COMMIT'),
+      rollback: async () => {
+        await this.connection.run('ROLLBACK').catch(() => undefined)
+      },
+    }
 
-    return this.writeLock.run(() =>
-      this.insideTransaction.run(true, async () => {
-        await this.execute('BEGIN TRANSACTION')
-        this.afterCommitCallbacks = []
-        try {
-          const result = await work()
-          await this.execute('COMMIT')
-          const callbacks = this.afterCommitCallbacks
-          this.afterCommitCallbacks = []
-          for (const callback of callbacks) callback()
-
-          return result
-        } catch (error) {
-          this.afterCommitCallbacks = []
-          await this.connection.run('ROLLBACK').catch(() => undefined)
-          // Staging tables made in this transaction are gone with it.
-          this.stagingTables.clear()
-          throw error
-        }
-      }),
+    // Staging tables made in a rolled-back transaction are gone with it.
+    return this.writes.transaction(statements, work, () =>
+      this.stagingTables.clear(),
     )
   }
 
   async close(): Promise<void> {
-    await this.writeLock.run(async () => undefined)
+    await this.writes.drain()
     await this.readLock.run(async () => undefined)
     this.reader.closeSync()
     this.connection.closeSync()
@@ -337,14 +302,4 @@ function toPlainValue(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString()
 
   return value
-}
-
-function queryError(sql: string, error: unknown): StoreError {
-  if (error instanceof StoreError) return error
-  const text = error instanceof Error ? error.message : String(error)
-  const head = sql.replace(/\s+/g, ' ').trim().slice(0, 120)
-
-  return new StoreError('STORE_QUERY_FAILED', `${text} (in: ${head})`, {
-    cause: error,
-  })
 }

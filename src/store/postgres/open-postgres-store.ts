@@ -19,6 +19,7 @@ import type { PostgresLocation } from './postgres-location.js'
  */
 export async function openPostgresStore(url: string): Promise<PostgresStore> {
   const location = parsePostgresLocation(url)
+  const readerOptions = readerSettings()
   const config: ClientConfig = {
     connectionString: location.connectionString,
     application_name: 'leadlens',
@@ -43,10 +44,32 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     throw describeConnectError(location, error)
   }
 
-  const pool = new pg.Pool({ ...config, max: 8 })
+  const pool = new pg.Pool({
+    ...config,
+    options: `${config.options} ${readerOptions}`,
+    max: 8,
+  })
   pool.on('error', () => undefined) // an idle connection dropped: pg discards it
 
   return new PostgresStore(location, pool, writer)
+}
+
+/**
+ * Settings of the read connections, which run lists and scores: sorts and
+ * hashes over whole tables get 64 MB (`LEADLENS_PG_WORK_MEM`) rather than
+ * PostgreSQL's default 4 MB, which spills them to disk. The write
+ * connection keeps the default: its statements are small batches on keys.
+ */
+function readerSettings(): string {
+  const workMem = process.env.LEADLENS_PG_WORK_MEM ?? '64MB'
+  if (!/^\d+(kB|MB|GB)$/.test(workMem)) {
+    throw new StoreError(
+      'STORE_URL_INVALID',
+      `LEADLENS_PG_WORK_MEM=${workMem} is not a size like 64MB`,
+    )
+  }
+
+  return `-c work_mem=${workMem}`
 }
 
 async function createSchema(writer: pg.Client, schema: string): Promise<void> {

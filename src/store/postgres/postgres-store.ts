@@ -3,7 +3,6 @@
  * a pool; writes and transactions go through one dedicated connection, one
  * at a time, as in the DuckDB store.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 
@@ -11,8 +10,9 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import Cursor from 'pg-cursor'
 
-import { StoreError } from '../store-error.js'
+import { describeQueryError as queryError } from '../store-error.js'
 import { quoteIdentifier } from '../store.js'
+import { WriteTurns } from '../write-turns.js'
 import { postgresDialect } from './postgres-dialect.js'
 import { bindParams, rowTypes, toCopyLine } from './postgres-values.js'
 
@@ -25,18 +25,6 @@ const streamChunkRows = 2_000
 /** Rows written to COPY at a time. */
 const copyChunkRows = 1_000
 
-/** Runs tasks one at a time, in the order they were queued. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve()
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task)
-    this.tail = result.catch(() => undefined)
-
-    return result
-  }
-}
-
 export class PostgresStore implements Store {
   readonly dialect = 'postgres'
   readonly sql = postgresDialect
@@ -45,23 +33,14 @@ export class PostgresStore implements Store {
   readonly schema: string
   private readonly pool: pg.Pool
   private readonly writer: pg.Client
-  private readonly writeLock = new Mutex()
-  private readonly insideTransaction = new AsyncLocalStorage<true>()
+  private readonly writes = new WriteTurns()
   private readonly stagingTables = new Set<string>()
-  private afterCommitCallbacks: (() => void)[] = []
 
   constructor(location: PostgresLocation, pool: pg.Pool, writer: pg.Client) {
     this.location = location.redacted
     this.schema = location.schema
     this.pool = pool
     this.writer = writer
-  }
-
-  /** Runs `task` on the writer: directly inside a transaction, else in turn. */
-  private onWriter<T>(task: () => Promise<T>): Promise<T> {
-    if (this.insideTransaction.getStore()) return task()
-
-    return this.writeLock.run(task)
   }
 
   async query<T = Row>(
@@ -80,9 +59,9 @@ export class PostgresStore implements Store {
       }
     }
 
-    return isRead && !this.insideTransaction.getStore()
+    return isRead && !this.writes.isInsideTransaction
       ? run(this.pool)
-      : this.onWriter(() => run(this.writer))
+      : this.writes.run(() => run(this.writer))
   }
 
   async *stream<T = Row>(
@@ -110,7 +89,7 @@ export class PostgresStore implements Store {
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
-    await this.onWriter(() => this.runOnWriter(sql, params))
+    await this.writes.run(() => this.runOnWriter(sql, params))
   }
 
   /** Runs a statement on the writer; the caller holds the write turn. */
@@ -133,7 +112,7 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     if (rows.length === 0) return
 
-    await this.onWriter(() => this.copy(table, columns, rows))
+    await this.writes.run(() => this.copy(table, columns, rows))
   }
 
   /** Bulk loads rows with COPY ... FROM STDIN, in COPY's text format. */
@@ -173,7 +152,7 @@ export class PostgresStore implements Store {
     columns: Readonly<Record<string, string>>,
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
-    await this.onWriter(async () => {
+    await this.writes.run(async () => {
       const name = `pg_temp.${quoteIdentifier(table)}`
       if (!this.stagingTables.has(table)) {
         const definition = Object.entries(columns)
@@ -194,51 +173,27 @@ export class PostgresStore implements Store {
   }
 
   afterCommit(callback: () => void): void {
-    if (this.insideTransaction.getStore())
-      this.afterCommitCallbacks.push(callback)
-    else callback()
+    this.writes.afterCommit(callback)
   }
 
-  async transaction<T>(work: () => Promise<T>): Promise<T> {
-    // Nested calls join the outer transaction.
-    if (this.insideTransaction.getStore()) return work()
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    const statements = {
+      begin: () => this.runOnWriter('BEGIN'),
+      commit: () => this.runOnWriter('COMMIT'),
+      rollback: async () => {
+        await this.writer.query('ROLLBACK').catch(() => undefined)
+      },
+    }
 
-    return this.writeLock.run(() =>
-      this.insideTransaction.run(true, async () => {
-        await this.runOnWriter('BEGIN')
-        this.afterCommitCallbacks = []
-        try {
-          const result = await work()
-          await this.runOnWriter('COMMIT')
-          const callbacks = this.afterCommitCallbacks
-          this.afterCommitCallbacks = []
-          for (const callback of callbacks) callback()
-
-          return result
-        } catch (error) {
-          this.afterCommitCallbacks = []
-          await this.writer.query('ROLLBACK').catch(() => undefined)
-          // Staging tables made in this transaction are gone with it.
-          this.stagingTables.clear()
-          throw error
-        }
-      }),
+    // Staging tables made in a rolled-back transaction are gone with it.
+    return this.writes.transaction(statements, work, () =>
+      this.stagingTables.clear(),
     )
   }
 
   async close(): Promise<void> {
-    await this.writeLock.run(async () => undefined)
+    await this.writes.drain()
     await this.writer.end()
     await this.pool.end()
   }
-}
-
-function queryError(sql: string, error: unknown): StoreError {
-  if (error instanceof StoreError) return error
-  const text = error instanceof Error ? error.message : String(error)
-  const head = sql.replace(/\s+/g, ' ').trim().slice(0, 120)
-
-  return new StoreError('STORE_QUERY_FAILED', `${text} (in: ${head})`, {
-    cause: error,
-  })
 }

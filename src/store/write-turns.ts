@@ -1,0 +1,88 @@
+/**
+ * How both stores share their one write connection: statements and
+ * transactions take turns, a statement inside a transaction runs at once in
+ * that transaction's turn, and callbacks wait for the commit. The store
+ * supplies only how to begin, commit and roll back.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+/** Runs tasks one at a time, in the order they were queued. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve()
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task)
+    this.tail = result.catch(() => undefined)
+
+    return result
+  }
+}
+
+export interface TransactionStatements {
+  begin(): Promise<void>
+  commit(): Promise<void>
+  /** Never throws: a failed rollback leaves the first error to report. */
+  rollback(): Promise<void>
+}
+
+export class WriteTurns {
+  private readonly lock = new Mutex()
+  private readonly inside = new AsyncLocalStorage<true>()
+  private afterCommitCallbacks: (() => void)[] = []
+
+  /** Whether the caller runs inside a transaction. */
+  get isInsideTransaction(): boolean {
+    return this.inside.getStore() === true
+  }
+
+  /** Runs `task` on the writer: at once inside a transaction, else in turn. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.isInsideTransaction) return task()
+
+    return this.lock.run(task)
+  }
+
+  /** Runs `callback` once the current transaction commits; outside one, at once. */
+  afterCommit(callback: () => void): void {
+    if (this.isInsideTransaction) this.afterCommitCallbacks.push(callback)
+    else callback()
+  }
+
+  /**
+   * Runs `work` in one transaction in its own turn; nested calls join the
+   * outer one. `onRollback` runs after a rollback, before the error is rethrown.
+   */
+  transaction<T>(
+    statements: TransactionStatements,
+    work: () => Promise<T>,
+    onRollback: () => void = () => undefined,
+  ): Promise<T> {
+    if (this.isInsideTransaction) return work()
+
+    return this.lock.run(() =>
+      this.inside.run(true, async () => {
+        await statements.begin()
+        this.afterCommitCallbacks = []
+        try {
+          const result = await work()
+          await statements.commit()
+          const callbacks = this.afterCommitCallbacks
+          this.afterCommitCallbacks = []
+          for (const callback of callbacks) callback()
+
+          return result
+        } catch (error) {
+          this.afterCommitCallbacks = []
+          await statements.rollback()
+          onRollback()
+          throw error
+        }
+      }),
+    )
+  }
+
+  /** Waits for every queued turn to finish. */
+  async drain(): Promise<void> {
+    await this.lock.run(async () => undefined)
+  }
+}
