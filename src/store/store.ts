@@ -69,3 +69,15 @@ export interface Store {
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
+
+/**
+ * The column list of a CREATE TABLE from names and SQL types.
+ * @example columnDefinitions({ id: 'VARCHAR' }) // '"id" VARCHAR'
+ */
+export function columnDefinitions(
+  columns: Readonly<Record<string, string>>,
+): string {
+  return Object.entries(columns)
+    .map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
+    .join(', ')
+}

@@ -2,7 +2,8 @@
  * How both stores share their one write connection: statements and
  * transactions take turns, a statement inside a transaction runs at once in
  * that transaction's turn, and callbacks wait for the commit. The store
- * supplies only how to begin, commit and roll back.
+ * supplies only how to begin, commit and roll back. It also remembers which
+ * staging tables the connection holds, since a rollback drops those made in it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 
@@ -29,6 +30,8 @@ export class WriteTurns {
   private readonly lock = new Mutex()
   private readonly inside = new AsyncLocalStorage<true>()
   private afterCommitCallbacks: (() => void)[] = []
+  /** Staging tables the write connection holds now. */
+  readonly stagingTables = new Set<string>()
 
   /** Whether the caller runs inside a transaction. */
   get isInsideTransaction(): boolean {
@@ -48,14 +51,10 @@ export class WriteTurns {
     else callback()
   }
 
-  /**
-   * Runs `work` in one transaction in its own turn; nested calls join the
-   * outer one. `onRollback` runs after a rollback, before the error is rethrown.
-   */
+  /** Runs `work` in one transaction in its own turn; nested calls join the outer one. */
   transaction<T>(
     statements: TransactionStatements,
     work: () => Promise<T>,
-    onRollback: () => void = () => undefined,
   ): Promise<T> {
     if (this.isInsideTransaction) return work()
 
@@ -74,7 +73,8 @@ export class WriteTurns {
         } catch (error) {
           this.afterCommitCallbacks = []
           await statements.rollback()
-          onRollback()
+          // Staging tables made in a rolled-back transaction are gone with it.
+          this.stagingTables.clear()
           throw error
         }
       }),

@@ -16,7 +16,7 @@ import {
 } from '@duckdb/node-api'
 
 import { StoreError, describeQueryError as queryError } from '../store-error.js'
-import { quoteIdentifier } from '../store.js'
+import { columnDefinitions, quoteIdentifier } from '../store.js'
 import { Mutex, WriteTurns } from '../write-turns.js'
 import { duckDbDialect } from './duckdb-dialect.js'
 
@@ -85,7 +85,6 @@ export class DuckDbStore implements Store {
   private readonly reader: DuckDBConnection
   private readonly writes = new WriteTurns()
   private readonly readLock = new Mutex()
-  private readonly stagingTables = new Set<string>()
 
   constructor(
     location: string,
@@ -195,14 +194,12 @@ export class DuckDbStore implements Store {
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
     await this.writes.run(async () => {
-      if (!this.stagingTables.has(table)) {
-        const definition = Object.entries(columns)
-          .map(([name, type]) => `${quoteIdentifier(name)} ${type}`)
-          .join(', ')
+      if (!this.writes.stagingTables.has(table)) {
+        const definition = columnDefinitions(columns)
         await this.execute(
           `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} (${definition})`,
         )
-        this.stagingTables.add(table)
+        this.writes.stagingTables.add(table)
       } else {
         await this.execute(`DELETE FROM temp.${quoteIdentifier(table)}`)
       }
@@ -223,10 +220,7 @@ export class DuckDbStore implements Store {
       },
     }
 
-    // Staging tables made in a rolled-back transaction are gone with it.
-    return this.writes.transaction(statements, work, () =>
-      this.stagingTables.clear(),
-    )
+    return this.writes.transaction(statements, work)
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams'
 import Cursor from 'pg-cursor'
 
 import { describeQueryError as queryError } from '../store-error.js'
-import { quoteIdentifier } from '../store.js'
+import { columnDefinitions, quoteIdentifier } from '../store.js'
 import { WriteTurns } from '../write-turns.js'
 import { postgresDialect } from './postgres-dialect.js'
 import { bindParams, rowTypes, toCopyLine } from './postgres-values.js'
@@ -34,7 +34,6 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool
   private readonly writer: pg.Client
   private readonly writes = new WriteTurns()
-  private readonly stagingTables = new Set<string>()
 
   constructor(location: PostgresLocation, pool: pg.Pool, writer: pg.Client) {
     this.location = location.redacted
@@ -154,15 +153,13 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     await this.writes.run(async () => {
       const name = `pg_temp.${quoteIdentifier(table)}`
-      if (!this.stagingTables.has(table)) {
-        const definition = Object.entries(columns)
-          .map(([column, type]) => `${quoteIdentifier(column)} ${type}`)
-          .join(', ')
+      if (!this.writes.stagingTables.has(table)) {
+        const definition = columnDefinitions(columns)
         await this.runOnWriter(`DROP TABLE IF EXISTS ${name}`)
         await this.runOnWriter(
           `CREATE TEMP TABLE ${quoteIdentifier(table)} (${definition})`,
         )
-        this.stagingTables.add(table)
+        this.writes.stagingTables.add(table)
       } else {
         await this.runOnWriter(`TRUNCATE ${name}`)
       }
@@ -185,10 +182,7 @@ export class PostgresStore implements Store {
       },
     }
 
-    // Staging tables made in a rolled-back transaction are gone with it.
-    return this.writes.transaction(statements, work, () =>
-      this.stagingTables.clear(),
-    )
+    return this.writes.transaction(statements, work)
   }
 
   async close(): Promise<void> {
