@@ -368,7 +368,9 @@ describe('quadrants in lists and history', () => {
     const score = parseScoreDefinition(definitions.scores[0], 'pql')
     await recordScores(temp.store, score, new Date(), 'run')
 
-    const { app, scores } = createApp(temp.store, { scoreDebounceMs: 10 })
+    const { app, inbox, scores } = createApp(temp.store, {
+      scoreDebounceMs: 10,
+    })
     const { writeKey } = await addSource(temp.store, 'web')
     const now = new Date()
     const response = await app.inject({
@@ -387,6 +389,7 @@ describe('quadrants in lists and history', () => {
       },
     })
     expect(response.statusCode).toBe(200)
+    await inbox.drain()
     await scores.settle()
     await app.close()
 

@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi.js'
 import { forbidReps } from './permissions.js'
 import { registerScoreRoutes } from './score-routes.js'
 
+import type { IngestInbox } from '../ingest/ingest-inbox.js'
 import type { FastifyInstance } from 'fastify'
 import type { ScoreRefresher } from '../scores/refresh-scores.js'
 import type { Store } from '../store/store.js'
@@ -19,6 +20,7 @@ export function registerApiRoutes(
   app: FastifyInstance,
   store: Store,
   refresher: ScoreRefresher,
+  inbox: IngestInbox,
 ) {
   registerApiAuth(app, store)
 
@@ -48,7 +50,8 @@ export function registerApiRoutes(
   // For load balancers: up, and the store answers.
   app.get('/health', async function getHealth() {
     await store.query('SELECT 1 AS ok')
-    return { ok: true }
+    // Accepted messages not yet in lists: a load balancer or the bench can watch it.
+    return { ok: true, ingestBacklog: inbox.backlog }
   })
 
   app.get('/api/openapi.json', async function getOpenApi() {

@@ -4,7 +4,7 @@
  */
 import Fastify from 'fastify'
 
-import { IngestQueue } from '../ingest/ingest-queue.js'
+import { IngestInbox } from '../ingest/ingest-inbox.js'
 import { ScoreRefresher } from '../scores/refresh-scores.js'
 import { registerApiRoutes } from './api-routes.js'
 import { authenticateWriteKey } from './authenticate-write-key.js'
@@ -12,17 +12,20 @@ import { registerIngestRoutes } from './ingest-routes.js'
 import { registerStripeWebhookRoute } from './stripe-webhook-route.js'
 
 import type { FastifyInstance } from 'fastify'
+import type { IngestInboxOptions } from '../ingest/ingest-inbox.js'
 import type { Store } from '../store/store.js'
 
 export interface AppOptions {
   logger?: boolean
   /** Debounce of score recomputation after ingestion (ms). */
   scoreDebounceMs?: number
+  /** Ingestion inbox settings (backlog limit, apply sizes). */
+  inbox?: IngestInboxOptions
 }
 
 export interface LeadlensApp {
   app: FastifyInstance
-  queue: IngestQueue
+  inbox: IngestInbox
   scores: ScoreRefresher
 }
 
@@ -39,8 +42,10 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
       ? {}
       : { debounceMs: options.scoreDebounceMs }),
   })
-  const queue = new IngestQueue(store, {
-    onCommit: () => scores.trigger('ingest'),
+  const inbox = new IngestInbox(store, {
+    ...options.inbox,
+    onApplied: () => scores.trigger('ingest'),
+    log: app.log,
   })
 
   // Every content type is read raw: clients send JSON under several.
@@ -54,16 +59,19 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
   )
 
   registerIngestRoutes(app, {
-    queue,
+    inbox,
     authenticate: authenticateWriteKey(store),
   })
-  registerApiRoutes(app, store, scores)
+  registerApiRoutes(app, store, scores, inbox)
   registerStripeWebhookRoute(app, store, scores)
-  app.addHook('onClose', async function drainQueue() {
-    await queue.drain()
+  app.addHook('onReady', async function startInbox() {
+    await inbox.start()
+  })
+  app.addHook('onClose', async function stopInbox() {
+    await inbox.stop()
     scores.stop()
     await scores.settle()
   })
 
-  return { app, queue, scores }
+  return { app, inbox, scores }
 }

@@ -26,10 +26,14 @@ afterEach(async () => {
   await temp.dispose()
 })
 
-const count = async (sql: string) => Number((await temp.store.query(sql))[0]?.n)
+// Answers come once a body is in the inbox; the store has it once applied.
+const count = async (sql: string) => {
+  await leadlens.inbox.drain()
+  return Number((await temp.store.query(sql))[0]?.n)
+}
 
 describe('ingestion routes', () => {
-  it('stores a track posted to /v1/track and answers after the commit', async () => {
+  it('stores a track posted to /v1/track, answering once it is in the inbox', async () => {
     const response = await leadlens.app.inject({
       method: 'POST',
       url: '/v1/track',
@@ -42,8 +46,12 @@ describe('ingestion routes', () => {
       },
     })
     expect(response.statusCode).toBe(200)
-    expect(response.json()).toMatchObject({ success: true, stored: 1 })
+    expect(response.json()).toMatchObject({ success: true, accepted: 1 })
+    expect(
+      await temp.store.query('SELECT count(*) AS n FROM ingest_inbox'),
+    ).toEqual([{ n: 1 }])
     expect(await count('SELECT count(*) AS n FROM events')).toBe(1)
+    expect(await count('SELECT count(*) AS n FROM ingest_inbox')).toBe(0)
   })
 
   it('accepts a gzip body sent as x-www-form-urlencoded, as RudderStack does', async () => {
@@ -83,7 +91,7 @@ describe('ingestion routes', () => {
 
     expect(response.statusCode).toBe(400)
     const answer = response.json()
-    expect(answer.stored).toBe(49)
+    expect(answer.accepted).toBe(49)
     expect(answer.rejected).toHaveLength(1)
     expect(answer.rejected[0]).toMatchObject({
       index: 7,
@@ -123,7 +131,7 @@ describe('ingestion routes', () => {
     expect(response.json().code).toBe('INGEST_JSON_INVALID')
   })
 
-  it('counts a resent message as a duplicate', async () => {
+  it('stores a resent message once', async () => {
     const payload = {
       userId: 'u1',
       event: 'Order Paid',
@@ -141,11 +149,12 @@ describe('ingestion routes', () => {
       headers: auth,
       payload,
     })
-    expect(again.json()).toMatchObject({ stored: 0, duplicates: 1 })
+    expect(again.json()).toMatchObject({ success: true, accepted: 1 })
     expect(await count('SELECT count(*) AS n FROM events')).toBe(1)
+    expect(await count('SELECT count(*) AS n FROM message_ids')).toBe(1)
   })
 
-  it('commits concurrent requests together and answers each with its own counts', async () => {
+  it('commits concurrent requests to the inbox together and answers each with its own count', async () => {
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
         leadlens.app.inject({
@@ -156,8 +165,55 @@ describe('ingestion routes', () => {
         }),
       ),
     )
-    expect(responses.map((r) => r.json().stored)).toEqual(Array(20).fill(1))
+    expect(responses.map((r) => r.json().accepted)).toEqual(Array(20).fill(1))
     expect(await count('SELECT count(*) AS n FROM events')).toBe(20)
+  })
+
+  it('answers 503 with Retry-After and keeps nothing while the backlog is full', async () => {
+    const full = createApp(temp.store, { inbox: { backlogLimit: 2 } })
+    try {
+      const response = await full.app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: auth,
+        payload: {
+          batch: ['f1', 'f2', 'f3'].map((messageId) => ({
+            type: 'track',
+            event: 'E',
+            userId: 'u1',
+            messageId,
+          })),
+        },
+      })
+      expect(response.statusCode).toBe(503)
+      expect(response.headers['retry-after']).toBe('5')
+      expect(response.json()).toMatchObject({
+        success: false,
+        code: 'INGEST_BACKLOG_FULL',
+      })
+      // Two fit under the limit of two.
+      const small = await full.app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: auth,
+        payload: {
+          batch: ['f4', 'f5'].map((messageId) => ({
+            type: 'track',
+            event: 'E',
+            userId: 'u1',
+            messageId,
+          })),
+        },
+      })
+      expect(small.statusCode).toBe(200)
+      await full.inbox.drain()
+    } finally {
+      await full.app.close()
+    }
+    const ids = await temp.store.query<{ message_id: string }>(
+      'SELECT message_id FROM events ORDER BY 1',
+    )
+    expect(ids.map((row) => row.message_id)).toEqual(['f4', 'f5'])
   })
 
   it('takes the write key from the body when there is no Basic auth', async () => {

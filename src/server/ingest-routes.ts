@@ -1,18 +1,15 @@
 /**
  * Segment's tracking API: POST /v1/track|identify|group|page|screen|alias
- * and /v1/batch. Every message goes through normalizeMessage and the group
- * commit queue; the answer comes after the commit.
+ * and /v1/batch. Every message is validated here; the accepted ones are
+ * answered once their body is committed to the ingestion inbox, and the
+ * inbox applies them to the store moments later (see ingest-inbox.ts).
  */
-import { normalizeMessage } from '../ingest/normalize-message.js'
+import { normalizeBody } from '../ingest/normalize-body.js'
 import { readBody } from './read-body.js'
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { IngestIssue } from '../ingest/ingest-error.js'
-import type { IngestQueue } from '../ingest/ingest-queue.js'
-import type {
-  MessageType,
-  NormalizedMessage,
-} from '../ingest/normalize-message.js'
+import type { IngestInbox } from '../ingest/ingest-inbox.js'
+import type { MessageType } from '../ingest/normalize-message.js'
 
 const singleRoutes: MessageType[] = [
   'track',
@@ -24,7 +21,7 @@ const singleRoutes: MessageType[] = [
 ]
 
 export interface IngestRouteOptions {
-  queue: IngestQueue
+  inbox: IngestInbox
   /** The source a request belongs to; undefined means refused (401). */
   authenticate(
     request: FastifyRequest,
@@ -71,64 +68,50 @@ async function ingest(
     })
   }
 
-  const raw = body.value as Record<string, unknown> | null
-  const items: unknown[] =
-    impliedType === undefined
-      ? Array.isArray(raw?.batch)
-        ? raw.batch
-        : []
-      : [raw]
-  if (impliedType === undefined && !Array.isArray(raw?.batch)) {
+  const messages = normalizeBody(body.value, {
+    sourceId,
+    receivedAt,
+    impliedType: impliedType ?? null,
+  })
+  if (!messages.ok) {
     return reply.code(400).send({
       success: false,
       code: 'INGEST_FIELD_INVALID',
-      message: 'a batch body needs a batch array',
+      message: messages.message,
     })
   }
 
-  const accepted: NormalizedMessage[] = []
-  const rejected: IngestIssue[] = []
-  items.forEach((item, index) => {
-    const result = normalizeMessage(item, {
+  const { accepted, rejected } = messages
+  if (accepted.length > 0) {
+    if (options.inbox.wouldOverflow(accepted.length)) {
+      // Segment's clients retry a 503 with backoff.
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({
+          success: false,
+          code: 'INGEST_BACKLOG_FULL',
+          message:
+            `${options.inbox.backlog} accepted messages are waiting to be ` +
+            'stored; retry in a few seconds',
+        })
+    }
+    await options.inbox.accept({
       sourceId,
       receivedAt,
-      batchSentAt: raw?.sentAt,
-      ...(impliedType === undefined ? {} : { impliedType }),
+      impliedType: impliedType ?? null,
+      body: body.text,
+      messages: accepted.length,
     })
-    if (result.ok) accepted.push(result.message)
-    else rejected.push(...result.issues.map((issue) => ({ ...issue, index })))
-  })
-
-  const summary = await options.queue.submit(accepted)
-  for (const warning of summary.warnings) {
-    // An alias refused or a value kept raw: stored, but worth a look.
-    request.log.warn(
-      {
-        sourceId,
-        messageId: warning.messageId,
-        code: warning.code,
-        path: warning.path,
-      },
-      warning.message,
-    )
   }
   request.log.info(
-    {
-      sourceId,
-      stored: summary.stored,
-      duplicates: summary.duplicates,
-      rejected: rejected.length,
-    },
-    'ingested',
+    { sourceId, accepted: accepted.length, rejected: rejected.length },
+    'accepted',
   )
 
-  const answer = {
+  return reply.code(rejected.length === 0 ? 200 : 400).send({
     success: rejected.length === 0,
-    stored: summary.stored,
-    duplicates: summary.duplicates,
+    accepted: accepted.length,
     rejected,
-    warnings: summary.warnings,
-  }
-
-  return reply.code(rejected.length === 0 ? 200 : 400).send(answer)
+  })
 }

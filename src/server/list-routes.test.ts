@@ -70,7 +70,10 @@ describe('list API', () => {
       (await request('POST', '/%61%70%69/lists/preview', {}, { of: 'users' }))
         .statusCode,
     ).toBe(401)
-    expect((await request('GET', '/health', {})).json()).toEqual({ ok: true })
+    expect((await request('GET', '/health', {})).json()).toEqual({
+      ok: true,
+      ingestBacklog: 0,
+    })
     const openapi = await request('GET', '/api/openapi.json', {})
     expect(openapi.statusCode).toBe(200)
     expect(Object.keys(openapi.json().paths)).toContain(

@@ -11,7 +11,7 @@ const gunzipAsync = promisify(gunzip)
 const inflateAsync = promisify(inflate)
 
 export type BodyResult =
-  | { ok: true; value: unknown; bytes: number }
+  | { ok: true; value: unknown; text: string; bytes: number }
   | { ok: false; status: 400 | 413 | 415; code: string; message: string }
 
 /** Decodes and parses a raw request body. */
@@ -56,13 +56,10 @@ export async function readBody(
   if (bytes.length > batchSizeLimitBytes) return tooLarge()
 
   try {
-    const text = bytes.toString('utf8')
-    return {
-      ok: true,
-      // A byte-order mark is not part of the JSON.
-      value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text),
-      bytes: bytes.length,
-    }
+    const decoded = bytes.toString('utf8')
+    // A byte-order mark is not part of the JSON.
+    const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded
+    return { ok: true, value: JSON.parse(text), text, bytes: bytes.length }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return {

@@ -365,6 +365,37 @@ export const migrations: Migration[] = [
           ]
         : [],
   },
+  {
+    version: 7,
+    description:
+      'ingestion inbox: accepted request bodies, durable before they are applied',
+    // An ingestion request is acknowledged once its body is committed here;
+    // the applier turns bodies into events and deletes them in one
+    // transaction, so a crash between the two loses nothing and applies
+    // nothing twice. Bodies that cannot be applied move to ingest_failed.
+    statements: () => [
+      'CREATE SEQUENCE ingest_inbox_ids',
+      `CREATE TABLE ingest_inbox (
+        id BIGINT PRIMARY KEY DEFAULT nextval('ingest_inbox_ids'),
+        source_id VARCHAR NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        implied_type VARCHAR,
+        body VARCHAR NOT NULL,
+        messages INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+      )`,
+      `CREATE TABLE ingest_failed (
+        id BIGINT PRIMARY KEY,
+        source_id VARCHAR NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        implied_type VARCHAR,
+        body VARCHAR NOT NULL,
+        messages INTEGER NOT NULL,
+        failed_at TIMESTAMPTZ NOT NULL,
+        error VARCHAR NOT NULL
+      )`,
+    ],
+  },
 ]
 
 /**

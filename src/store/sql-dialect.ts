@@ -48,6 +48,12 @@ export interface SqlDialect {
   /** Any value as text, numbers as DuckDB writes them (`250.0` for a double). */
   text(expression: string): string
 
+  /**
+   * What ends a SELECT that takes rows for this transaction alone: other
+   * writers skip them (PostgreSQL); DuckDB has a single writing process.
+   */
+  readonly lockRowsSkipLocked: string
+
   /** Statements that give the store the functions this dialect relies on. */
   readonly setupStatements: readonly string[]
 }

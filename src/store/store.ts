@@ -51,6 +51,14 @@ export interface Store {
   ): Promise<void>
 
   /**
+   * Runs one statement in a transaction of its own on a connection of its
+   * own, committed when the promise resolves. It waits for no transaction
+   * of the writer and never joins one: ingestion's inbox accepts requests
+   * this way while the applier's transaction runs.
+   */
+  executeCommitted(sql: string, params?: readonly SqlParam[]): Promise<void>
+
+  /**
    * Runs `callback` once the current transaction commits (never if it rolls
    * back); outside a transaction, at once.
    */

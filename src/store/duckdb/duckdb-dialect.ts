@@ -26,5 +26,6 @@ export const duckDbDialect: SqlDialect = {
   epochMs: (instant) => `epoch_ms(${instant})`,
   mergePatch: (target, patch) => `json_merge_patch(${target}, ${patch})`,
   text: (expression) => `CAST(${expression} AS VARCHAR)`,
+  lockRowsSkipLocked: '',
   setupStatements: [],
 }

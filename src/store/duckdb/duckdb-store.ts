@@ -47,10 +47,11 @@ export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
   // Checkpoints rewrite the file; fewer of them keep commits short under load.
   await connection.run("SET checkpoint_threshold = '256MB'")
   const reader = await instance.connect()
-  await connection.run("SET TimeZone = 'UTC'")
-  await reader.run("SET TimeZone = 'UTC'")
+  const committer = await instance.connect()
+  for (const each of [connection, reader, committer])
+    await each.run("SET TimeZone = 'UTC'")
 
-  return new DuckDbStore(path, instance, connection, reader)
+  return new DuckDbStore(path, instance, connection, reader, committer)
 }
 
 function describeOpenError(path: string, error: unknown): StoreError {
@@ -83,19 +84,24 @@ export class DuckDbStore implements Store {
   private readonly instance: DuckDBInstance
   private readonly connection: DuckDBConnection
   private readonly reader: DuckDBConnection
+  /** Auto-committed statements beside the writer's transactions. */
+  private readonly committer: DuckDBConnection
   private readonly writes = new WriteTurns()
   private readonly readLock = new Mutex()
+  private readonly commitLock = new Mutex()
 
   constructor(
     location: string,
     instance: DuckDBInstance,
     connection: DuckDBConnection,
     reader: DuckDBConnection,
+    committer: DuckDBConnection,
   ) {
     this.location = location
     this.instance = instance
     this.connection = connection
     this.reader = reader
+    this.committer = committer
   }
 
   async query<T = Row>(
@@ -146,6 +152,20 @@ export class DuckDbStore implements Store {
       try {
         const { values, types } = bindParams(params)
         await this.connection.run(sql, values, types)
+      } catch (error) {
+        throw queryError(sql, error)
+      }
+    })
+  }
+
+  async executeCommitted(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): Promise<void> {
+    await this.commitLock.run(async () => {
+      try {
+        const { values, types } = bindParams(params)
+        await this.committer.run(sql, values, types)
       } catch (error) {
         throw queryError(sql, error)
       }
@@ -226,6 +246,8 @@ export class DuckDbStore implements Store {
   async close(): Promise<void> {
     await this.writes.drain()
     await this.readLock.run(async () => undefined)
+    await this.commitLock.run(async () => undefined)
+    this.committer.closeSync()
     this.reader.closeSync()
     this.connection.closeSync()
     this.instance.closeSync()

@@ -35,6 +35,7 @@ export const postgresDialect: SqlDialect = {
 
   text: (expression) => `leadlens_text(${expression})`,
 
+  lockRowsSkipLocked: ' FOR UPDATE SKIP LOCKED',
   setupStatements: [
     // Numbers and booleans are checked by pattern, not by catching a failed
     // cast: an exception handler is a subtransaction, which a parallel query

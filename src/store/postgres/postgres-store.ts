@@ -104,6 +104,19 @@ export class PostgresStore implements Store {
     }
   }
 
+  async executeCommitted(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): Promise<void> {
+    // A pooled connection runs in autocommit: committed when it answers.
+    const { text, values } = bindParams(sql, params)
+    try {
+      await this.pool.query(text, values)
+    } catch (error) {
+      throw queryError(sql, error)
+    }
+  }
+
   async appendRows(
     table: string,
     columns: readonly string[],

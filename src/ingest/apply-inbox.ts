@@ -1,0 +1,172 @@
+/**
+ * The inbox applier's one step: the oldest accepted bodies, normalised again
+ * with the envelope they arrived with, written by `writeMessages` and deleted
+ * from the inbox in the same transaction. A body that cannot be applied
+ * moves to `ingest_failed`, whole, with the error.
+ */
+import { messageTypes } from './message-types.js'
+import { normalizeBody } from './normalize-body.js'
+import { writeMessages } from './write-messages.js'
+
+import type { Store } from '../store/store.js'
+import type { MessageType, NormalizedMessage } from './normalize-message.js'
+import type { WriteResult } from './write-messages.js'
+
+export interface ApplyLimits {
+  /** Entries (request bodies) per transaction. */
+  maxEntries: number
+  /** Messages per transaction; the first entry is always taken. */
+  maxMessages: number
+  /** Body bytes per transaction; the first entry is always taken. */
+  maxBytes: number
+}
+
+export interface AppliedBatch {
+  entries: number
+  /** Messages the entries were accepted with. */
+  messages: number
+  result: WriteResult
+}
+
+/** An applier step that failed, naming the entries it held. */
+export class InboxBatchError extends Error {
+  readonly entryIds: readonly number[]
+
+  constructor(entryIds: readonly number[], cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    super(`applying inbox entries ${describeIds(entryIds)} failed: ${reason}`, {
+      cause,
+    })
+    this.name = 'InboxBatchError'
+    this.entryIds = entryIds
+  }
+}
+
+interface EntryHead {
+  id: number
+  messages: number
+  bytes: number
+}
+
+interface Entry {
+  id: number
+  source_id: string
+  received_at: string
+  implied_type: string | null
+  body: string
+}
+
+/** Applies the oldest entries within `limits` in one transaction; null when there are none. */
+export async function applyInboxBatch(
+  store: Store,
+  limits: ApplyLimits,
+): Promise<AppliedBatch | null> {
+  let chosen: EntryHead[] = []
+  try {
+    return await store.transaction(async () => {
+      const heads = await store.query<EntryHead>(
+        `SELECT id, messages, bytes FROM ingest_inbox ORDER BY id LIMIT $1${store.sql.lockRowsSkipLocked}`,
+        [limits.maxEntries],
+      )
+      if (heads.length === 0) return null
+
+      chosen = takeWithin(heads.map(toHead), limits)
+      await store.stage(
+        'staged_inbox_ids',
+        { id: store.sql.types.double },
+        chosen.map((head) => [head.id]),
+      )
+      const ids = `SELECT id FROM ${store.sql.staged('staged_inbox_ids')}`
+      const entries = await store.query<Entry>(
+        `SELECT id, source_id, received_at, implied_type, body
+         FROM ingest_inbox WHERE id IN (${ids}) ORDER BY id`,
+      )
+
+      const messages: NormalizedMessage[] = []
+      for (const entry of entries) {
+        messages.push(...messagesOf(entry))
+        // Long batches leave the event loop free for requests between bodies.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const result = await writeMessages(store, messages)
+      await store.execute(`DELETE FROM ingest_inbox WHERE id IN (${ids})`)
+
+      return {
+        entries: entries.length,
+        messages: chosen.reduce((sum, head) => sum + head.messages, 0),
+        result,
+      }
+    })
+  } catch (error) {
+    throw new InboxBatchError(
+      chosen.map((head) => head.id),
+      error,
+    )
+  }
+}
+
+/** Moves one entry, whole, from the inbox to `ingest_failed`; its message count, or 0 if it was gone. */
+export async function moveToFailed(
+  store: Store,
+  id: number,
+  error: string,
+): Promise<number> {
+  return store.transaction(async () => {
+    const rows = await store.query<{ messages: number }>(
+      'SELECT messages FROM ingest_inbox WHERE id = $1',
+      [id],
+    )
+    await store.execute(
+      `INSERT INTO ingest_failed
+       SELECT id, source_id, received_at, implied_type, body, messages, $2, $3
+       FROM ingest_inbox WHERE id = $1`,
+      [id, new Date(), error.slice(0, 2_000)],
+    )
+    await store.execute('DELETE FROM ingest_inbox WHERE id = $1', [id])
+
+    return Number(rows[0]?.messages ?? 0)
+  })
+}
+
+function toHead(row: EntryHead): EntryHead {
+  return {
+    id: Number(row.id),
+    messages: Number(row.messages),
+    bytes: Number(row.bytes),
+  }
+}
+
+// The oldest entries, in order, while they fit; the first one always.
+function takeWithin(heads: EntryHead[], limits: ApplyLimits): EntryHead[] {
+  const taken: EntryHead[] = []
+  let messages = 0
+  let bytes = 0
+  for (const head of heads) {
+    messages += head.messages
+    bytes += head.bytes
+    const fits = messages <= limits.maxMessages && bytes <= limits.maxBytes
+    if (taken.length > 0 && !fits) break
+    taken.push(head)
+  }
+
+  return taken
+}
+
+function messagesOf(entry: Entry): NormalizedMessage[] {
+  const impliedType =
+    messageTypes.find((type) => type === entry.implied_type) ?? null
+  const normalized = normalizeBody(JSON.parse(entry.body), {
+    sourceId: entry.source_id,
+    receivedAt: new Date(entry.received_at),
+    impliedType: impliedType as MessageType | null,
+  })
+
+  return normalized.ok ? normalized.accepted : []
+}
+
+function describeIds(ids: readonly number[]): string {
+  if (ids.length === 0) return '(none chosen)'
+  if (ids.length === 1) return String(ids[0])
+
+  return `${ids[0]}..${ids.at(-1)} (${ids.length})`
+}

@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+import { openTempStore } from '../../test/support/temp-store.js'
+import { IngestInbox } from './ingest-inbox.js'
+
+import type { TempStore } from '../../test/support/temp-store.js'
+
+let temp: TempStore
+beforeEach(async () => {
+  temp = await openTempStore()
+})
+afterEach(async () => {
+  await temp.dispose()
+})
+
+const receivedAt = new Date('2030-03-01T12:00:00Z')
+
+function trackBody(ids: string[], sentAt?: string): string {
+  return JSON.stringify({
+    batch: ids.map((id) => ({
+      type: 'track',
+      event: 'Report Run',
+      userId: 'ann',
+      messageId: id,
+      timestamp: '2030-03-01T11:59:00Z',
+    })),
+    ...(sentAt === undefined ? {} : { sentAt }),
+  })
+}
+
+/** Writes an inbox row as an earlier (crashed) process would have left it. */
+async function leaveInInbox(body: string, messages: number) {
+  await temp.store.executeCommitted(
+    `INSERT INTO ingest_inbox
+     (source_id, received_at, implied_type, body, messages, bytes)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    ['web', receivedAt, null, body, messages, body.length],
+  )
+}
+
+const count = async (table: string) =>
+  Number((await temp.store.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n)
+
+describe('the ingestion inbox', () => {
+  it('keeps an accepted body until it is applied, then holds its events and no inbox row', async () => {
+    const inbox = new IngestInbox(temp.store)
+    await inbox.accept({
+      sourceId: 'web',
+      receivedAt,
+      impliedType: null,
+      body: trackBody(['a1', 'a2']),
+      messages: 2,
+    })
+    // The accept is committed on its own: another connection sees the row.
+    const stored = await temp.store.query<{ source_id: string }>(
+      'SELECT source_id FROM ingest_inbox',
+    )
+    expect(stored.length + (await count('events'))).toBeGreaterThan(0)
+
+    await inbox.drain()
+    expect(await count('events')).toBe(2)
+    expect(await count('ingest_inbox')).toBe(0)
+    expect(inbox.backlog).toBe(0)
+    await inbox.stop()
+  })
+
+  it('applies on start what an earlier process left, with the receipt time it was accepted at', async () => {
+    // sentAt ten minutes after receipt: the client clock is 10 minutes
+    // fast, so the event time moves 10 minutes back (11:49), as at acceptance.
+    await leaveInInbox(trackBody(['c1', 'c2', 'c3'], '2030-03-01T12:10:00Z'), 3)
+    const inbox = new IngestInbox(temp.store)
+    await inbox.start()
+    expect(inbox.backlog).toBe(3)
+    await inbox.drain()
+
+    const events = await temp.store.query<{ timestamp: string }>(
+      'SELECT timestamp FROM events ORDER BY message_id',
+    )
+    expect(events.map((e) => new Date(e.timestamp).toISOString())).toEqual(
+      Array(3).fill('2030-03-01T11:49:00.000Z'),
+    )
+    expect(inbox.backlog).toBe(0)
+    await inbox.stop()
+  })
+
+  it('moves a body it cannot apply to ingest_failed, whole, and applies the bodies around it', async () => {
+    await leaveInInbox(trackBody(['g1', 'g2']), 2)
+    await leaveInInbox('{"batch": [ not json', 5)
+    await leaveInInbox(trackBody(['g3']), 1)
+    const errors: string[] = []
+    const inbox = new IngestInbox(temp.store, {
+      log: {
+        warn: () => undefined,
+        error: (_details, message) => errors.push(message),
+      },
+    })
+    await inbox.start()
+    await inbox.drain()
+
+    const ids = await temp.store.query<{ message_id: string }>(
+      'SELECT message_id FROM events ORDER BY 1',
+    )
+    expect(ids.map((row) => row.message_id)).toEqual(['g1', 'g2', 'g3'])
+    const failed = await temp.store.query<{
+      body: string
+      messages: number
+      error: string
+    }>('SELECT body, messages, error FROM ingest_failed')
+    expect(failed).toHaveLength(1)
+    expect(failed[0]?.body).toBe('{"batch": [ not json')
+    expect(Number(failed[0]?.messages)).toBe(5)
+    expect(failed[0]?.error).toMatch(/JSON/)
+    expect(errors).toContain(
+      'an ingested body could not be applied; kept in ingest_failed',
+    )
+    expect(await count('ingest_inbox')).toBe(0)
+    expect(inbox.backlog).toBe(0)
+    await inbox.stop()
+  })
+
+  it('applies many bodies in transactions no larger than its limits', async () => {
+    for (let n = 0; n < 12; n++) await leaveInInbox(trackBody([`l${n}`]), 1)
+    const applied: number[] = []
+    const inbox = new IngestInbox(temp.store, {
+      apply: { maxMessages: 5 },
+      onApplied: (stored) => applied.push(stored),
+    })
+    await inbox.start()
+    await inbox.drain()
+    expect(applied).toEqual([5, 5, 2])
+    expect(await count('events')).toBe(12)
+    await inbox.stop()
+  })
+
+  it('refuses accepts once stopped, and says so', async () => {
+    const inbox = new IngestInbox(temp.store)
+    await inbox.stop()
+    await expect(
+      inbox.accept({
+        sourceId: 'web',
+        receivedAt,
+        impliedType: null,
+        body: trackBody(['s1']),
+        messages: 1,
+      }),
+    ).rejects.toThrow('the ingestion inbox is stopped')
+  })
+})

@@ -1,0 +1,325 @@
+/**
+ * Durable ingestion in two steps.
+ *
+ * Accept: request bodies from concurrent requests are gathered for a few
+ * milliseconds and committed to the `ingest_inbox` table in one statement,
+ * on a connection of their own; each request is answered once that commit
+ * returns. A crash after the answer loses nothing: the body is on disk.
+ *
+ * Apply: one loop takes the oldest bodies (up to thousands of messages at a
+ * time), writes their messages and deletes them from the inbox in one
+ * transaction, so a crash applies a body wholly or not at all, and never
+ * twice. The loop wakes on every accept and on start (what a crash left).
+ *
+ * A request therefore costs a parse, validation and a share of one small
+ * commit, and the writes to events, people, accounts and rollups happen in
+ * large transactions whatever the number of clients. Until the applier
+ * catches up, lists do not see the newest events (typically well under a
+ * second); past `backlogLimit` unapplied messages new requests get 503.
+ */
+import {
+  InboxBatchError,
+  applyInboxBatch,
+  moveToFailed,
+} from './apply-inbox.js'
+
+import type { Store } from '../store/store.js'
+import type { ApplyLimits, AppliedBatch } from './apply-inbox.js'
+import type { IngestWarning } from './ingest-error.js'
+import type { BodyEnvelope } from './normalize-body.js'
+
+export interface InboxEntry extends BodyEnvelope {
+  /** The request body as JSON text. */
+  body: string
+  /** How many of its messages were accepted. */
+  messages: number
+}
+
+interface InboxLog {
+  warn(details: object, message: string): void
+  error(details: object, message: string): void
+}
+
+export interface IngestInboxOptions {
+  /** How long accepts wait for more requests before committing (ms). */
+  lingerMs?: number
+  /** Unapplied messages past which requests are refused (503). */
+  backlogLimit?: number
+  /** How much one apply transaction takes. */
+  apply?: Partial<ApplyLimits>
+  /** How long `stop()` keeps applying before it leaves the rest for next start (ms). */
+  stopApplyingWithinMs?: number
+  /** Called after each apply that stored something new. */
+  onApplied?: (stored: number) => void
+  log?: InboxLog
+}
+
+interface Waiting {
+  entry: InboxEntry
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+/** Rows per accept statement: 7 bound values each. */
+const rowsPerInsert = 500
+
+const silentLog: InboxLog = { warn: () => undefined, error: () => undefined }
+
+export class IngestInbox {
+  private readonly store: Store
+  private readonly lingerMs: number
+  private readonly backlogLimit: number
+  private readonly limits: ApplyLimits
+  private readonly stopApplyingWithinMs: number
+  private readonly onApplied: ((stored: number) => void) | undefined
+  private readonly log: InboxLog
+
+  private waiting: Waiting[] = []
+  private timer: NodeJS.Timeout | undefined
+  private accepting: Promise<void> | undefined
+  private applying: Promise<void> | undefined
+  private wakeAgain = false
+  private stopped = false
+  private stopAt = Number.POSITIVE_INFINITY
+  /** Accepted here or found at start, not yet applied. */
+  private unapplied = 0
+  /** After a failed batch, entries are applied one at a time for a while. */
+  private isolateEntries = 0
+  private consecutiveStoreFailures = 0
+
+  constructor(store: Store, options: IngestInboxOptions = {}) {
+    this.store = store
+    this.lingerMs = options.lingerMs ?? 2
+    this.backlogLimit =
+      options.backlogLimit ??
+      Number(process.env.LEADLENS_INGEST_BACKLOG_LIMIT ?? 1_000_000)
+    this.limits = {
+      maxEntries: options.apply?.maxEntries ?? 2_000,
+      maxMessages: options.apply?.maxMessages ?? 20_000,
+      maxBytes: options.apply?.maxBytes ?? 16 * 1024 * 1024,
+    }
+    this.stopApplyingWithinMs = options.stopApplyingWithinMs ?? 20_000
+    this.onApplied = options.onApplied
+    this.log = options.log ?? silentLog
+  }
+
+  /** Counts what an earlier process left unapplied and starts applying it. */
+  async start(): Promise<void> {
+    const rows = await this.store.query<{ messages: number }>(
+      'SELECT coalesce(sum(messages), 0) AS messages FROM ingest_inbox',
+    )
+    this.unapplied += Number(rows[0]?.messages ?? 0)
+    this.wake()
+  }
+
+  /** Messages accepted (by this process, or left by an earlier one) and not yet applied. */
+  get backlog(): number {
+    return this.unapplied
+  }
+
+  /** Whether `messages` more would take the backlog past its limit. */
+  wouldOverflow(messages: number): boolean {
+    return this.unapplied + messages > this.backlogLimit
+  }
+
+  /** Resolves once `entry` is committed to the inbox. */
+  accept(entry: InboxEntry): Promise<void> {
+    if (this.stopped) {
+      return Promise.reject(new Error('the ingestion inbox is stopped'))
+    }
+
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ entry, resolve, reject })
+      // While a commit runs, requests gather; it takes them all when done.
+      if (this.accepting === undefined)
+        this.timer ??= setTimeout(() => this.startAccepting(), this.lingerMs)
+    })
+  }
+
+  /** Waits until everything accepted so far is applied (or failed). */
+  async drain(): Promise<void> {
+    await this.flushAccepts()
+    this.wake()
+    while (this.applying !== undefined) await this.applying
+  }
+
+  /**
+   * Commits pending accepts, applies for up to `stopApplyingWithinMs`, then
+   * stops; what is left stays in the inbox for the next start.
+   */
+  async stop(): Promise<void> {
+    await this.flushAccepts()
+    this.stopAt = Date.now() + this.stopApplyingWithinMs
+    this.wake()
+    while (this.applying !== undefined) await this.applying
+    this.stopped = true
+    if (this.unapplied > 0) {
+      this.log.warn(
+        { unapplied: this.unapplied },
+        'stopping with messages left in the inbox; they are applied on next start',
+      )
+    }
+  }
+
+  private async flushAccepts(): Promise<void> {
+    this.startAccepting()
+    while (this.accepting !== undefined) await this.accepting
+  }
+
+  private startAccepting(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.accepting !== undefined || this.waiting.length === 0) return
+
+    this.accepting = this.acceptAll().finally(() => {
+      this.accepting = undefined
+    })
+  }
+
+  private async acceptAll(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0, rowsPerInsert)
+      try {
+        await this.insert(group.map((waiting) => waiting.entry))
+      } catch (error) {
+        for (const waiting of group) waiting.reject(error)
+        continue
+      }
+      for (const waiting of group) {
+        this.unapplied += waiting.entry.messages
+        waiting.resolve()
+      }
+      this.wake()
+    }
+  }
+
+  private async insert(entries: InboxEntry[]): Promise<void> {
+    const rows: string[] = []
+    const params: (string | number | Date | null)[] = []
+    for (const entry of entries) {
+      const at = params.length
+      rows.push(
+        `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6})`,
+      )
+      params.push(
+        entry.sourceId,
+        entry.receivedAt,
+        entry.impliedType,
+        entry.body,
+        entry.messages,
+        Buffer.byteLength(entry.body),
+      )
+    }
+    await this.store.executeCommitted(
+      `INSERT INTO ingest_inbox
+       (source_id, received_at, implied_type, body, messages, bytes)
+       VALUES ${rows.join(', ')}`,
+      params,
+    )
+  }
+
+  private wake(): void {
+    if (this.stopped) return
+    if (this.applying !== undefined) {
+      this.wakeAgain = true
+      return
+    }
+
+    this.wakeAgain = false
+    this.applying = this.applyAll().finally(() => {
+      this.applying = undefined
+      if (this.wakeAgain) this.wake()
+    })
+  }
+
+  // Until the inbox is empty (or stop's time is up).
+  private async applyAll(): Promise<void> {
+    while (Date.now() < this.stopAt) {
+      const step = await this.applyOnce()
+      if (step === 'empty') return
+      // Requests waiting on the event loop go first.
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  private async applyOnce(): Promise<'applied' | 'empty' | 'failed'> {
+    const isolating = this.isolateEntries > 0
+    const limits = isolating ? { ...this.limits, maxEntries: 1 } : this.limits
+    let batch: AppliedBatch | null
+    try {
+      batch = await applyInboxBatch(this.store, limits)
+    } catch (error) {
+      await this.handleFailure(error, isolating)
+      return 'failed'
+    }
+    if (batch === null) return 'empty'
+
+    if (isolating) this.isolateEntries--
+    this.consecutiveStoreFailures = 0
+    this.unapplied = Math.max(0, this.unapplied - batch.messages)
+    this.report(batch.result.warnings)
+    if (batch.result.stored > 0) this.onApplied?.(batch.result.stored)
+
+    return 'applied'
+  }
+
+  private async handleFailure(error: unknown, isolating: boolean) {
+    const ids = error instanceof InboxBatchError ? error.entryIds : []
+    this.log.error(
+      { err: error, entries: ids.length },
+      'applying ingested messages failed',
+    )
+
+    // Many entries: try them one by one to find the one that fails.
+    if (!isolating && ids.length > 1) {
+      this.isolateEntries = ids.length
+      return
+    }
+
+    // One entry: if the store answers, the entry is the problem.
+    const id = ids[0]
+    if (id !== undefined && (await this.storeAnswers())) {
+      const reason = error instanceof Error ? error.message : String(error)
+      try {
+        const messages = await moveToFailed(this.store, id, reason)
+        this.unapplied = Math.max(0, this.unapplied - messages)
+        if (this.isolateEntries > 0) this.isolateEntries--
+        this.log.error(
+          { entry: id, messages },
+          'an ingested body could not be applied; kept in ingest_failed',
+        )
+        return
+      } catch (moveError) {
+        this.log.error({ err: moveError }, 'moving to ingest_failed failed')
+      }
+    }
+
+    // The store is down or refusing: wait, longer each time, up to 30 s.
+    const waitMs = Math.min(30_000, 250 * 2 ** this.consecutiveStoreFailures)
+    this.consecutiveStoreFailures++
+    await new Promise((resolve) => setTimeout(resolve, waitMs))
+  }
+
+  private async storeAnswers(): Promise<boolean> {
+    try {
+      await this.store.query('SELECT 1 AS ok')
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private report(warnings: readonly IngestWarning[]): void {
+    for (const warning of warnings) {
+      // An alias refused or a value kept raw: stored, but worth a look.
+      this.log.warn(
+        {
+          messageId: warning.messageId,
+          code: warning.code,
+          path: warning.path,
+        },
+        warning.message,
+      )
+    }
+  }
+}
