@@ -25,20 +25,28 @@ export interface AppliedBatch {
   entries: number
   /** Messages the entries were accepted with. */
   messages: number
+  /** The tokens of the entries applied. */
+  tokens: string[]
   result: WriteResult
 }
 
 /** An applier step that failed, naming the entries it held. */
 export class InboxBatchError extends Error {
   readonly entryIds: readonly number[]
+  readonly tokens: readonly string[]
 
-  constructor(entryIds: readonly number[], cause: unknown) {
+  constructor(
+    entryIds: readonly number[],
+    tokens: readonly string[],
+    cause: unknown,
+  ) {
     const reason = cause instanceof Error ? cause.message : String(cause)
     super(`applying inbox entries ${describeIds(entryIds)} failed: ${reason}`, {
       cause,
     })
     this.name = 'InboxBatchError'
     this.entryIds = entryIds
+    this.tokens = tokens
   }
 }
 
@@ -46,7 +54,13 @@ interface EntryHead {
   id: number
   messages: number
   bytes: number
+  token: string | null
 }
+
+/** The messages an entry's token names, parsed when it was accepted; undefined if unknown. */
+export type PreparedMessages = (
+  token: string,
+) => NormalizedMessage[] | undefined
 
 interface Entry {
   id: number
@@ -60,46 +74,62 @@ interface Entry {
 export async function applyInboxBatch(
   store: Store,
   limits: ApplyLimits,
+  prepared: PreparedMessages = () => undefined,
 ): Promise<AppliedBatch | null> {
   let chosen: EntryHead[] = []
   try {
     return await store.transaction(async () => {
       const heads = await store.query<EntryHead>(
-        `SELECT id, messages, bytes FROM ingest_inbox ORDER BY id LIMIT $1${store.sql.lockRowsSkipLocked}`,
+        `SELECT id, messages, bytes, token FROM ingest_inbox
+         ORDER BY id LIMIT $1${store.sql.lockRowsSkipLocked}`,
         [limits.maxEntries],
       )
       if (heads.length === 0) return null
 
       chosen = takeWithin(heads.map(toHead), limits)
+      const parsed = new Map(
+        chosen.map((head) => [
+          head.id,
+          head.token === null ? undefined : prepared(head.token),
+        ]),
+      )
       await store.stage(
         'staged_inbox_ids',
-        { id: store.sql.types.double },
-        chosen.map((head) => [head.id]),
+        { id: store.sql.types.double, reread: 'BOOLEAN' },
+        chosen.map((head) => [head.id, parsed.get(head.id) === undefined]),
       )
       const ids = `SELECT id FROM ${store.sql.staged('staged_inbox_ids')}`
-      const entries = await store.query<Entry>(
-        `SELECT id, source_id, received_at, implied_type, body
-         FROM ingest_inbox WHERE id IN (${ids}) ORDER BY id`,
-      )
+      const bodies = [...parsed.values()].includes(undefined)
+        ? await readBodies(store)
+        : new Map<number, Entry>()
 
       const messages: NormalizedMessage[] = []
-      for (const entry of entries) {
-        messages.push(...messagesOf(entry))
+      for (const head of chosen) {
+        const entry = bodies.get(head.id)
+        messages.push(
+          ...(parsed.get(head.id) ??
+            (entry === undefined ? [] : messagesOf(entry))),
+        )
         // Long batches leave the event loop free for requests between bodies.
-        await new Promise((resolve) => setImmediate(resolve))
+        if (entry !== undefined)
+          await new Promise((resolve) => setImmediate(resolve))
       }
       const result = await writeMessages(store, messages)
       await store.execute(`DELETE FROM ingest_inbox WHERE id IN (${ids})`)
 
       return {
-        entries: entries.length,
+        entries: chosen.length,
         messages: chosen.reduce((sum, head) => sum + head.messages, 0),
+        tokens: chosen.flatMap((head) =>
+          head.token === null ? [] : [head.token],
+        ),
         result,
       }
     })
   } catch (error) {
     throw new InboxBatchError(
       chosen.map((head) => head.id),
+      chosen.flatMap((head) => (head.token === null ? [] : [head.token])),
       error,
     )
   }
@@ -133,7 +163,19 @@ function toHead(row: EntryHead): EntryHead {
     id: Number(row.id),
     messages: Number(row.messages),
     bytes: Number(row.bytes),
+    token: row.token,
   }
+}
+
+// The bodies of the staged entries no parsed copy is known for.
+async function readBodies(store: Store): Promise<Map<number, Entry>> {
+  const reread = await store.query<Entry>(
+    `SELECT i.id, i.source_id, i.received_at, i.implied_type, i.body
+     FROM ingest_inbox i JOIN ${store.sql.staged('staged_inbox_ids')} s
+       ON s.id = i.id AND s.reread`,
+  )
+
+  return new Map(reread.map((entry) => [Number(entry.id), entry]))
 }
 
 // The oldest entries, in order, while they fit; the first one always.

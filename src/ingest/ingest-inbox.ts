@@ -23,16 +23,21 @@ import {
   moveToFailed,
 } from './apply-inbox.js'
 
+import { randomBytes } from 'node:crypto'
+
 import type { Store } from '../store/store.js'
 import type { ApplyLimits, AppliedBatch } from './apply-inbox.js'
 import type { IngestWarning } from './ingest-error.js'
 import type { BodyEnvelope } from './normalize-body.js'
+import type { NormalizedMessage } from './normalize-message.js'
 
 export interface InboxEntry extends BodyEnvelope {
   /** The request body as JSON text. */
   body: string
   /** How many of its messages were accepted. */
   messages: number
+  /** Those messages, as the route parsed them; kept to spare a second parse. */
+  parsed?: NormalizedMessage[]
 }
 
 interface InboxLog {
@@ -47,6 +52,8 @@ export interface IngestInboxOptions {
   backlogLimit?: number
   /** How much one apply transaction takes. */
   apply?: Partial<ApplyLimits>
+  /** Parsed messages kept in memory for the applier, at most. */
+  parsedCopiesLimit?: number
   /** How long `stop()` keeps applying before it leaves the rest for next start (ms). */
   stopApplyingWithinMs?: number
   /** Called after each apply that stored something new. */
@@ -86,6 +93,12 @@ export class IngestInbox {
   /** After a failed batch, entries are applied one at a time for a while. */
   private isolateEntries = 0
   private consecutiveStoreFailures = 0
+  /** Parsed copies of accepted entries, by token, until applied. */
+  private readonly parsedCopies = new Map<string, NormalizedMessage[]>()
+  private parsedCopiesSize = 0
+  private readonly parsedCopiesLimit: number
+  private readonly tokenPrefix = randomBytes(6).toString('base64url')
+  private tokenCount = 0
 
   constructor(store: Store, options: IngestInboxOptions = {}) {
     this.store = store
@@ -99,6 +112,7 @@ export class IngestInbox {
       maxBytes: options.apply?.maxBytes ?? 16 * 1024 * 1024,
     }
     this.stopApplyingWithinMs = options.stopApplyingWithinMs ?? 20_000
+    this.parsedCopiesLimit = options.parsedCopiesLimit ?? 100_000
     this.onApplied = options.onApplied
     this.log = options.log ?? silentLog
   }
@@ -196,11 +210,14 @@ export class IngestInbox {
   private async insert(entries: InboxEntry[]): Promise<void> {
     const rows: string[] = []
     const params: (string | number | Date | null)[] = []
+    const tokens: string[] = []
     for (const entry of entries) {
       const at = params.length
       rows.push(
-        `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6})`,
+        `(${[1, 2, 3, 4, 5, 6, 7].map((n) => `$${at + n}`).join(', ')})`,
       )
+      const token = this.keepParsedCopy(entry)
+      if (token !== null) tokens.push(token)
       params.push(
         entry.sourceId,
         entry.receivedAt,
@@ -208,14 +225,43 @@ export class IngestInbox {
         entry.body,
         entry.messages,
         Buffer.byteLength(entry.body),
+        token,
       )
     }
-    await this.store.executeCommitted(
-      `INSERT INTO ingest_inbox
-       (source_id, received_at, implied_type, body, messages, bytes)
-       VALUES ${rows.join(', ')}`,
-      params,
-    )
+    try {
+      await this.store.executeCommitted(
+        `INSERT INTO ingest_inbox
+         (source_id, received_at, implied_type, body, messages, bytes, token)
+         VALUES ${rows.join(', ')}`,
+        params,
+      )
+    } catch (error) {
+      this.forgetParsedCopies(tokens)
+      throw error
+    }
+  }
+
+  // A token names the copy; none when the copies already fill their budget.
+  private keepParsedCopy(entry: InboxEntry): string | null {
+    const parsed = entry.parsed
+    if (parsed === undefined) return null
+    if (this.parsedCopiesSize + parsed.length > this.parsedCopiesLimit)
+      return null
+
+    const token = `${this.tokenPrefix}.${++this.tokenCount}`
+    this.parsedCopies.set(token, parsed)
+    this.parsedCopiesSize += parsed.length
+
+    return token
+  }
+
+  private forgetParsedCopies(tokens: readonly string[]): void {
+    for (const token of tokens) {
+      const parsed = this.parsedCopies.get(token)
+      if (parsed === undefined) continue
+      this.parsedCopies.delete(token)
+      this.parsedCopiesSize -= parsed.length
+    }
   }
 
   private wake(): void {
@@ -247,14 +293,20 @@ export class IngestInbox {
     const limits = isolating ? { ...this.limits, maxEntries: 1 } : this.limits
     let batch: AppliedBatch | null
     try {
-      batch = await applyInboxBatch(this.store, limits)
+      batch = await applyInboxBatch(this.store, limits, (token) =>
+        this.parsedCopies.get(token),
+      )
     } catch (error) {
+      // A retry parses the bodies again, from what was committed.
+      if (error instanceof InboxBatchError)
+        this.forgetParsedCopies(error.tokens)
       await this.handleFailure(error, isolating)
       return 'failed'
     }
     if (batch === null) return 'empty'
 
     if (isolating) this.isolateEntries--
+    this.forgetParsedCopies(batch.tokens)
     this.consecutiveStoreFailures = 0
     this.unapplied = Math.max(0, this.unapplied - batch.messages)
     this.report(batch.result.warnings)

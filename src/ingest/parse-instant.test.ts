@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 
 import { isValidTimeZone, parseInstant } from './parse-instant.js'
@@ -60,5 +61,51 @@ describe('parseInstant: edge cases', () => {
     expect(isValidTimeZone('UTC+5')).toBe(false)
     expect(isValidTimeZone('America/Sao_Paulo')).toBe(true)
     expect(isValidTimeZone('UTC')).toBe(true)
+  })
+})
+
+describe('parseInstant: the canonical UTC form read field by field', () => {
+  // The expected value comes from Date() itself, with a calendar check:
+  // ISO text Date() reads to the same day it names.
+  function expected(text: string): string {
+    const date = new Date(text)
+    if (Number.isNaN(date.getTime())) return 'invalid'
+    if (date.toISOString().slice(0, 10) !== text.slice(0, 10)) return 'invalid'
+    return date.toISOString()
+  }
+
+  it('agrees with Date() on any year, day, time and fraction, possible or not', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0')
+    const text = fc
+      .record({
+        year: fc.integer({ min: 100, max: 9999 }),
+        month: fc.integer({ min: 0, max: 13 }),
+        day: fc.integer({ min: 0, max: 32 }),
+        hour: fc.integer({ min: 0, max: 25 }),
+        minute: fc.integer({ min: 0, max: 61 }),
+        second: fc.integer({ min: 0, max: 61 }),
+        fraction: fc.oneof(
+          fc.constant(''),
+          fc.integer({ min: 0, max: 999 }).map((n) => `.${pad(n, 3)}`),
+          fc.integer({ min: 0, max: 99 }).map((n) => `.${pad(n, 2)}`),
+          fc.integer({ min: 0, max: 9 }).map((n) => `.${n}`),
+        ),
+      })
+      .map(
+        (p) =>
+          `${pad(p.year, 4)}-${pad(p.month, 2)}-${pad(p.day, 2)}T` +
+          `${pad(p.hour, 2)}:${pad(p.minute, 2)}:${pad(p.second, 2)}${p.fraction}Z`,
+      )
+    fc.assert(
+      fc.property(text, (value) => {
+        expect(iso(value)).toBe(expected(value))
+      }),
+      { numRuns: 2_000 },
+    )
+  })
+
+  it('refuses the years 0000 to 0099, which no product event has', () => {
+    expect(iso('0050-06-01T00:00:00Z')).toBe('invalid')
+    expect(iso('0050-06-01T00:00:00+00:00')).toBe('invalid')
   })
 })

@@ -18,6 +18,9 @@ const zonedIso =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/i
 const zonelessIso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/
 const digits = /^-?\d+(\.\d+)?$/
+// What SDKs send nearly always (Date.toISOString()): read field by field.
+const utcIso =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$/
 
 /**
  * Parses one instant.
@@ -26,6 +29,10 @@ const digits = /^-?\d+(\.\d+)?$/
  */
 export function parseInstant(value: unknown, zone?: string): ParsedInstant {
   if (typeof value === 'number') return fromEpoch(value)
+  if (typeof value === 'string') {
+    const date = readUtcIso(value)
+    if (date !== undefined) return { ok: true, date }
+  }
 
   if (typeof value !== 'string') {
     return invalid(`expected a string or a number, got ${typeName(value)}`)
@@ -72,6 +79,37 @@ export function parseInstant(value: unknown, zone?: string): ParsedInstant {
   }
 
   return invalid(`${JSON.stringify(value)} is not an ISO 8601 instant`)
+}
+
+// A canonical UTC instant, or undefined to take the general path (which
+// also names what is wrong). Impossible dates and times are not read here.
+function readUtcIso(text: string): Date | undefined {
+  const match = utcIso.exec(text)
+  if (match === null) return undefined
+  const [year, month, day, hour, minute, second] = match
+    .slice(1, 7)
+    .map(Number) as [number, number, number, number, number, number]
+  const milliseconds = Number((match[7] ?? '').padEnd(3, '0'))
+  if (hour > 23 || minute > 59 || second > 59) return undefined
+  const time = Date.UTC(
+    year,
+    month - 1,
+    day,
+    hour,
+    minute,
+    second,
+    milliseconds,
+  )
+  const date = new Date(time)
+  // Date.UTC maps years below 100 to 19xx, and rolls Feb 30 into March.
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day
+  )
+    return undefined
+
+  return date
 }
 
 // Date() rolls 2024-02-30 over to March 1st; a message never means that.

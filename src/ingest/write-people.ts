@@ -148,17 +148,30 @@ export async function upsertPeople(
     ]),
   )
   const staged = store.sql.staged('staged_users')
+  // Most people of a batch bring only activity: their seen times move,
+  // and nothing else of theirs is rewritten.
+  await store.execute(
+    `UPDATE users SET
+       first_seen_at = least(users.first_seen_at, s.first_seen_at),
+       last_seen_at = greatest(users.last_seen_at, s.last_seen_at),
+       updated_at = s.updated_at
+     FROM ${staged} s WHERE users.user_id = s.user_id
+       AND (s.first_seen_at < users.first_seen_at
+         OR s.last_seen_at > users.last_seen_at
+         OR users.first_seen_at IS NULL)`,
+  )
+  // Those with an identify: profile, email, creation time, traits.
   await store.execute(
     `UPDATE users SET
        is_anonymous = users.is_anonymous AND s.is_anonymous,
        email = coalesce(s.email, users.email),
        created_at = coalesce(s.created_at, users.created_at),
-       first_seen_at = least(users.first_seen_at, s.first_seen_at),
-       last_seen_at = greatest(users.last_seen_at, s.last_seen_at),
        traits = CASE WHEN s.traits = '{}' THEN users.traits
          ELSE ${store.sql.mergePatch('users.traits', 's.traits')} END,
        updated_at = s.updated_at
-     FROM ${staged} s WHERE users.user_id = s.user_id`,
+     FROM ${staged} s WHERE users.user_id = s.user_id
+       AND (s.traits <> '{}' OR s.email IS NOT NULL OR s.created_at IS NOT NULL
+         OR (users.is_anonymous AND NOT s.is_anonymous))`,
   )
   await store.execute(
     `INSERT INTO users SELECT s.* FROM ${staged} s

@@ -102,6 +102,7 @@ async function ingest(
       impliedType: impliedType ?? null,
       body: body.text,
       messages: accepted.length,
+      parsed: accepted,
     })
   }
   request.log.info(

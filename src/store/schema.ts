@@ -382,7 +382,10 @@ export const migrations: Migration[] = [
         implied_type VARCHAR,
         body VARCHAR NOT NULL,
         messages INTEGER NOT NULL,
-        bytes INTEGER NOT NULL
+        bytes INTEGER NOT NULL,
+        -- Names the accepting process's parsed copy, which spares the
+        -- applier parsing the body again while that process runs.
+        token VARCHAR
       )`,
       `CREATE TABLE ingest_failed (
         id BIGINT PRIMARY KEY,

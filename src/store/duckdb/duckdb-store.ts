@@ -18,6 +18,7 @@ import {
 import { StoreError, describeQueryError as queryError } from '../store-error.js'
 import { columnDefinitions, quoteIdentifier } from '../store.js'
 import { Mutex, WriteTurns } from '../write-turns.js'
+import { bulkInsert } from './duckdb-bulk-insert.js'
 import { duckDbDialect } from './duckdb-dialect.js'
 
 import type {
@@ -148,14 +149,20 @@ export class DuckDbStore implements Store {
   }
 
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
-    await this.writes.run(async () => {
-      try {
-        const { values, types } = bindParams(params)
-        await this.connection.run(sql, values, types)
-      } catch (error) {
-        throw queryError(sql, error)
-      }
-    })
+    await this.writes.run(() => this.runOnWriter(sql, params))
+  }
+
+  /** Runs a statement on the writer; the caller holds the write turn. */
+  private async runOnWriter(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): Promise<void> {
+    try {
+      const { values, types } = bindParams(params)
+      await this.connection.run(sql, values, types)
+    } catch (error) {
+      throw queryError(sql, error)
+    }
   }
 
   async executeCommitted(
@@ -188,23 +195,18 @@ export class DuckDbStore implements Store {
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
     const isTemporary = table.startsWith('temp.')
-    const name = isTemporary ? table.slice('temp.'.length) : table
-    const appender = isTemporary
-      ? await this.connection.createAppender(name, 'main', 'temp')
-      : await this.connection.createAppender(name)
-
+    const name = isTemporary
+      ? `temp.${quoteIdentifier(table.slice('temp.'.length))}`
+      : quoteIdentifier(table)
+    const insert = bulkInsert(name, columns, rows)
     try {
-      for (const row of rows) {
-        for (let index = 0; index < columns.length; index++) {
-          appendValue(appender, row[index] ?? null)
-        }
-        appender.endRow()
-      }
-      appender.flushSync()
+      await this.connection.run(
+        insert.sql,
+        insert.params,
+        insert.params.map(() => VARCHAR),
+      )
     } catch (error) {
       throw queryError(`append to ${table}`, error)
-    } finally {
-      appender.closeSync()
     }
   }
 
@@ -216,14 +218,15 @@ export class DuckDbStore implements Store {
     await this.writes.run(async () => {
       if (!this.writes.stagingTables.has(table)) {
         const definition = columnDefinitions(columns)
-        await this.execute(
+        await this.runOnWriter(
           `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} (${definition})`,
         )
         this.writes.stagingTables.add(table)
       } else {
-        await this.execute(`DELETE FROM temp.${quoteIdentifier(table)}`)
+        await this.runOnWriter(`DELETE FROM temp.${quoteIdentifier(table)}`)
       }
-      await this.append(`temp.${table}`, Object.keys(columns), rows)
+      if (rows.length > 0)
+        await this.append(`temp.${table}`, Object.keys(columns), rows)
     })
   }
 
@@ -252,16 +255,6 @@ export class DuckDbStore implements Store {
     this.connection.closeSync()
     this.instance.closeSync()
   }
-}
-
-type Appender = Awaited<ReturnType<DuckDBConnection['createAppender']>>
-
-function appendValue(appender: Appender, value: AppendValue): void {
-  if (value === null) appender.appendNull()
-  else if (typeof value === 'string') appender.appendVarchar(value)
-  else if (typeof value === 'number') appender.appendDouble(value)
-  else if (typeof value === 'boolean') appender.appendBoolean(value)
-  else appender.appendTimestampTZ(toTimestampTz(value))
 }
 
 function toTimestampTz(date: Date): DuckDBTimestampTZValue {
