@@ -13,6 +13,7 @@ import { describeError, isUserError } from './describe-error.js'
 import { registerApplyCommand } from './apply-command.js'
 import { registerDemoCommand } from './demo-command.js'
 import { registerImportCommands } from './import-command.js'
+import { registerInboxCommand } from './inbox-command.js'
 import { registerListCommands } from './list-command.js'
 import { registerPeopleCommand } from './people-command.js'
 import { registerScoreCommands } from './score-command.js'
@@ -81,6 +82,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 
   registerServeCommand(program, context)
   registerImportCommands(program, context)
+  registerInboxCommand(program, context)
   registerListCommands(program, context)
   registerStatsCommand(program, context)
   registerSourcesCommand(program, context)

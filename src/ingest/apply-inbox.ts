@@ -212,3 +212,21 @@ function describeIds(ids: readonly number[]): string {
 
   return `${ids[0]}..${ids.at(-1)} (${ids.length})`
 }
+
+/** Moves every body of `ingest_failed` back to the inbox, oldest first; how many. */
+export async function requeueFailed(store: Store): Promise<number> {
+  return store.transaction(async () => {
+    const rows = await store.query<{ n: number }>(
+      'SELECT count(*) AS n FROM ingest_failed',
+    )
+    await store.execute(
+      `INSERT INTO ingest_inbox
+       (source_id, received_at, implied_type, body, messages, bytes)
+       SELECT source_id, received_at, implied_type, body, messages, length(body)
+       FROM ingest_failed ORDER BY id`,
+    )
+    await store.execute('DELETE FROM ingest_failed')
+
+    return Number(rows[0]?.n ?? 0)
+  })
+}

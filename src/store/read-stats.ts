@@ -1,6 +1,6 @@
 /**
  * Counts of what the store holds: people, accounts, memberships, events by
- * type and by name, CRM records.
+ * type and by name, CRM records, ingestion's inbox.
  */
 import type { Store } from './store.js'
 
@@ -14,6 +14,8 @@ export interface StoreStats {
   eventsByType: Record<string, number>
   eventsByName: Record<string, number>
   crm: { owners: number; companies: number; contacts: number; deals: number }
+  /** Accepted over HTTP and not yet applied; bodies that failed to apply. */
+  ingest: { waiting: number; failedBodies: number; failedMessages: number }
 }
 
 /** Reads every count `leadlens stats` prints. */
@@ -28,7 +30,10 @@ export async function readStats(store: Store): Promise<StoreStats> {
     (SELECT count(*) FROM crm_owners) AS owners,
     (SELECT count(*) FROM crm_companies) AS companies,
     (SELECT count(*) FROM crm_contacts) AS contacts,
-    (SELECT count(*) FROM crm_deals) AS deals`)
+    (SELECT count(*) FROM crm_deals) AS deals,
+    (SELECT coalesce(sum(messages), 0) FROM ingest_inbox) AS waiting,
+    (SELECT count(*) FROM ingest_failed) AS failed_bodies,
+    (SELECT coalesce(sum(messages), 0) FROM ingest_failed) AS failed_messages`)
   const byType = await store.query<{ type: string; n: number }>(
     'SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY type',
   )
@@ -52,6 +57,11 @@ export async function readStats(store: Store): Promise<StoreStats> {
       companies: count('companies'),
       contacts: count('contacts'),
       deals: count('deals'),
+    },
+    ingest: {
+      waiting: count('waiting'),
+      failedBodies: count('failed_bodies'),
+      failedMessages: count('failed_messages'),
     },
   }
 }

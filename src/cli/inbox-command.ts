@@ -1,0 +1,55 @@
+/**
+ * `leadlens inbox apply [--retry-failed]`: applies what the ingestion inbox
+ * holds now, as a server does on start, and optionally gives the bodies
+ * that failed to apply another try (after a fix, say).
+ */
+import { requeueFailed } from '../ingest/apply-inbox.js'
+import { IngestInbox } from '../ingest/ingest-inbox.js'
+import { readStats } from '../store/read-stats.js'
+
+import type { Command } from 'commander'
+import type { CliContext } from './cli-context.js'
+
+export function registerInboxCommand(program: Command, context: CliContext) {
+  const inbox = program
+    .command('inbox')
+    .description('the ingestion inbox: accepted bodies not yet applied')
+
+  inbox
+    .command('apply')
+    .description(
+      'apply every accepted body now (a running server does this itself)',
+    )
+    .option('--retry-failed', 'move the bodies in ingest_failed back first')
+    .action(async function runInboxApply(options: { retryFailed?: boolean }) {
+      const store = await context.openStore({ mustExist: true })
+      if (options.retryFailed) {
+        const moved = await requeueFailed(store)
+        context.err(`${moved} failed bodies moved back to the inbox`)
+      }
+
+      let stored = 0
+      const applier = new IngestInbox(store, {
+        onApplied: (count) => (stored += count),
+        log: {
+          warn: (_details, message) => context.err(`warning: ${message}`),
+          error: (details, message) =>
+            context.err(`error: ${message} ${describe(details)}`),
+        },
+      })
+      await applier.start()
+      await applier.drain()
+      await applier.stop()
+
+      const { ingest } = await readStats(store)
+      context.out(
+        `${stored} new messages stored; ${ingest.waiting} messages waiting, ` +
+          `${ingest.failedBodies} bodies failed`,
+      )
+    })
+}
+
+function describe(details: object): string {
+  const error = (details as { err?: unknown }).err
+  return error instanceof Error ? `(${error.message})` : ''
+}
