@@ -6,6 +6,8 @@
  */
 import { isValidTimeZone, parseInstant } from './parse-instant.js'
 
+import type { ParsedInstant } from './parse-instant.js'
+
 import type { IngestIssueCode } from './ingest-error.js'
 import type { JsonObject, MessageEnvelope } from './message-envelope.js'
 
@@ -20,6 +22,21 @@ export interface MessageTime {
   original: string | null
   sentAt: Date | null
   notes: string[]
+}
+
+// A batch's messages share its sentAt: parsed once, not once a message.
+let lastSentAt:
+  { raw: unknown; zone: string | undefined; parsed: ParsedInstant } | undefined
+
+function parseSentAt(raw: unknown, zone: string | undefined): ParsedInstant {
+  const last = lastSentAt
+  if (last !== undefined && last.raw === raw && last.zone === zone)
+    return last.parsed
+
+  const parsed = parseInstant(raw, zone)
+  lastSentAt = { raw, zone, parsed }
+
+  return parsed
 }
 
 /** Reads a message's event time, receipt and sentAt; corrects clock skew. */
@@ -84,7 +101,7 @@ export function readTime(
 
   let sentAt: Date | null = null
   if (rawSentAt !== undefined && rawSentAt !== null) {
-    const parsed = parseInstant(rawSentAt, zone)
+    const parsed = parseSentAt(rawSentAt, zone)
     if (parsed.ok) sentAt = parsed.date
     else {
       reject(
