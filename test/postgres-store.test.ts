@@ -2,9 +2,11 @@
  * The PostgreSQL store against a real server (the postgres run of the
  * suite only): COPY, transactions, staging, streaming, URLs and errors.
  */
+import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 import { openStore } from '../src/store/open-store.js'
+import { parsePostgresLocation } from '../src/store/postgres/postgres-location.js'
 import { StoreError } from '../src/store/store-error.js'
 import {
   createTempLocation,
@@ -196,6 +198,37 @@ describe.skipIf(testStoreDialect !== 'postgres')('PostgresStore', () => {
       day: '2030-01-02T00:00:00.000Z',
       doc: '{"a":[1,2],"b":1}',
     })
+  })
+
+  it('opens its writer connection again after the server ended it, between transactions', async () => {
+    const [before] = await store.transaction(() =>
+      store.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
+    )
+    const admin = new pg.Client({
+      connectionString: parsePostgresLocation(testPostgresUrl).connectionString,
+    })
+    await admin.connect()
+    try {
+      await admin.query('SELECT pg_terminate_backend($1)', [before?.pid])
+    } finally {
+      await admin.end()
+    }
+    // The end of the session reaches the client a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+
+    await store.transaction(async () => {
+      await store.stage('staged_after_loss', { id: 'VARCHAR' }, [['x']])
+      await store.execute(
+        `INSERT INTO samples (id, label) SELECT 7, id FROM ${store.sql.staged('staged_after_loss')}`,
+      )
+    })
+    const [after] = await store.transaction(() =>
+      store.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'),
+    )
+    expect(after?.pid).not.toBe(before?.pid)
+    expect(
+      await store.query('SELECT id, label FROM samples WHERE id = 7'),
+    ).toEqual([{ id: 7, label: 'x' }])
   })
 
   it('runs the session in UTC', async () => {

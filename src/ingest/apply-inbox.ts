@@ -135,17 +135,22 @@ export async function applyInboxBatch(
   }
 }
 
-/** Moves one entry, whole, from the inbox to `ingest_failed`; its message count, or 0 if it was gone. */
+/**
+ * Moves one entry, whole, from the inbox to `ingest_failed`; its message
+ * count, or 0 when another applier holds it or has applied it meanwhile.
+ */
 export async function moveToFailed(
   store: Store,
   id: number,
   error: string,
 ): Promise<number> {
   return store.transaction(async () => {
-    const rows = await store.query<{ messages: number }>(
-      'SELECT messages FROM ingest_inbox WHERE id = $1',
+    const taken = await store.query<{ messages: number }>(
+      `SELECT messages FROM ingest_inbox WHERE id = $1${store.sql.lockRowsSkipLocked}`,
       [id],
     )
+    if (taken.length === 0) return 0
+
     await store.execute(
       `INSERT INTO ingest_failed
        SELECT id, source_id, received_at, implied_type, body, messages, $2, $3
@@ -154,7 +159,7 @@ export async function moveToFailed(
     )
     await store.execute('DELETE FROM ingest_inbox WHERE id = $1', [id])
 
-    return Number(rows[0]?.messages ?? 0)
+    return Number(taken[0]?.messages ?? 0)
   })
 }
 

@@ -1,6 +1,13 @@
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
-import { openTempStore } from '../../test/support/temp-store.js'
+import {
+  openTempStore,
+  testStoreDialect,
+} from '../../test/support/temp-store.js'
+import { parsePostgresLocation } from '../store/postgres/postgres-location.js'
+import { quoteIdentifier } from '../store/store.js'
+import { moveToFailed } from './apply-inbox.js'
 import { IngestInbox } from './ingest-inbox.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
@@ -60,7 +67,7 @@ describe('the ingestion inbox', () => {
     await inbox.drain()
     expect(await count('events')).toBe(2)
     expect(await count('ingest_inbox')).toBe(0)
-    expect(inbox.backlog).toBe(0)
+    expect(await inbox.readBacklog()).toBe(0)
     await inbox.stop()
   })
 
@@ -70,7 +77,7 @@ describe('the ingestion inbox', () => {
     await leaveInInbox(trackBody(['c1', 'c2', 'c3'], '2030-03-01T12:10:00Z'), 3)
     const inbox = new IngestInbox(temp.store)
     await inbox.start()
-    expect(inbox.backlog).toBe(3)
+    expect(await inbox.readBacklog()).toBe(3)
     await inbox.drain()
 
     const events = await temp.store.query<{ timestamp: string }>(
@@ -79,7 +86,7 @@ describe('the ingestion inbox', () => {
     expect(events.map((e) => new Date(e.timestamp).toISOString())).toEqual(
       Array(3).fill('2030-03-01T11:49:00.000Z'),
     )
-    expect(inbox.backlog).toBe(0)
+    expect(await inbox.readBacklog()).toBe(0)
     await inbox.stop()
   })
 
@@ -114,8 +121,45 @@ describe('the ingestion inbox', () => {
       'an ingested body could not be applied; kept in ingest_failed',
     )
     expect(await count('ingest_inbox')).toBe(0)
-    expect(inbox.backlog).toBe(0)
+    expect(await inbox.readBacklog()).toBe(0)
     await inbox.stop()
+  })
+
+  it('retries a body whose write fails twice (a race with another writer), and sets nothing aside', async () => {
+    await leaveInInbox(trackBody(['r1']), 1)
+    // The first two inserts of people fail as a concurrent writer's
+    // unique-key race would.
+    let failuresLeft = 2
+    const execute = temp.store.execute.bind(temp.store)
+    temp.store.execute = async (sql, params) => {
+      if (sql.includes('INSERT INTO users') && failuresLeft-- > 0)
+        throw new Error('duplicate key value violates unique constraint')
+      return execute(sql, params)
+    }
+    const inbox = new IngestInbox(temp.store)
+    await inbox.start()
+    await inbox.drain()
+    temp.store.execute = execute
+
+    expect(await count('events')).toBe(1)
+    expect(await count('ingest_failed')).toBe(0)
+    expect(await count('ingest_inbox')).toBe(0)
+    await inbox.stop()
+  })
+
+  it('counts the backlog from the store, so a server sees what another applied', async () => {
+    const accepting = new IngestInbox(temp.store)
+    // The first server accepts but, being busy, applies nothing yet.
+    await leaveInInbox(trackBody(['b1', 'b2']), 2)
+    expect(await accepting.readBacklog()).toBe(2)
+
+    const applying = new IngestInbox(temp.store)
+    await applying.start()
+    await applying.drain()
+    expect(await accepting.readBacklog()).toBe(0)
+    expect(accepting.backlog).toBe(0)
+    await applying.stop()
+    await accepting.stop()
   })
 
   it('applies many bodies in transactions no larger than its limits', async () => {
@@ -145,4 +189,31 @@ describe('the ingestion inbox', () => {
       }),
     ).rejects.toThrow('the ingestion inbox is stopped')
   })
+
+  it.skipIf(testStoreDialect !== 'postgres')(
+    'sets aside no body another server holds (PostgreSQL)',
+    async () => {
+      await leaveInInbox('{"batch": [', 1)
+      const [row] = await temp.store.query<{ id: number }>(
+        'SELECT id FROM ingest_inbox',
+      )
+      const location = parsePostgresLocation(temp.path)
+      const other = new pg.Client({
+        connectionString: location.connectionString,
+      })
+      await other.connect()
+      try {
+        await other.query('BEGIN')
+        await other.query(
+          `SELECT id FROM ${quoteIdentifier(location.schema)}.ingest_inbox FOR UPDATE`,
+        )
+        expect(await moveToFailed(temp.store, Number(row?.id), 'x')).toBe(0)
+        await other.query('ROLLBACK')
+      } finally {
+        await other.end()
+      }
+      expect(await count('ingest_inbox')).toBe(1)
+      expect(await count('ingest_failed')).toBe(0)
+    },
+  )
 })

@@ -88,13 +88,22 @@ export class IngestInbox {
   private wakeAgain = false
   private stopped = false
   private stopAt = Number.POSITIVE_INFINITY
-  /** Accepted here or found at start, not yet applied. */
-  private unapplied = 0
+  /** The inbox's message count as last read from the store, and when. */
+  private counted = { messages: 0, at: 0, acceptedBefore: 0 }
+  private counting: Promise<number> | undefined
+  /** Messages this process has accepted since it started. */
+  private acceptedTotal = 0
   /** After a failed batch, entries are applied one at a time for a while. */
   private isolateEntries = 0
+  /** Failures in a row of one entry applied alone, by entry id. */
+  private readonly entryFailures = new Map<number, number>()
   private consecutiveStoreFailures = 0
+  private cancelPause: (() => void) | undefined
   /** Parsed copies of accepted entries, by token, until applied. */
-  private readonly parsedCopies = new Map<string, NormalizedMessage[]>()
+  private readonly parsedCopies = new Map<
+    string,
+    { messages: NormalizedMessage[]; at: number }
+  >()
   private parsedCopiesSize = 0
   private readonly parsedCopiesLimit: number
   private readonly tokenPrefix = randomBytes(6).toString('base64url')
@@ -119,21 +128,50 @@ export class IngestInbox {
 
   /** Counts what an earlier process left unapplied and starts applying it. */
   async start(): Promise<void> {
-    const rows = await this.store.query<{ messages: number }>(
-      'SELECT coalesce(sum(messages), 0) AS messages FROM ingest_inbox',
-    )
-    this.unapplied += Number(rows[0]?.messages ?? 0)
+    await this.readBacklog()
     this.wake()
   }
 
-  /** Messages accepted (by this process, or left by an earlier one) and not yet applied. */
+  /**
+   * Messages the inbox holds, accepted by any process sharing the store and
+   * not yet applied: read from the store, so it is right with several servers.
+   */
+  async readBacklog(): Promise<number> {
+    if (this.counting !== undefined) return this.counting
+    const acceptedBefore = this.acceptedTotal
+    this.counting = this.store
+      .query<{ messages: number }>(
+        'SELECT coalesce(sum(messages), 0) AS messages FROM ingest_inbox',
+      )
+      .then((rows) => {
+        const messages = Number(rows[0]?.messages ?? 0)
+        this.counted = { messages, at: Date.now(), acceptedBefore }
+        return messages
+      })
+      .finally(() => {
+        this.counting = undefined
+      })
+
+    return this.counting
+  }
+
+  /**
+   * The backlog without waiting: the last count read from the store (at
+   * most a quarter second old under load) plus what this process accepted
+   * since.
+   */
   get backlog(): number {
-    return this.unapplied
+    if (Date.now() - this.counted.at > 250)
+      this.readBacklog().catch(() => undefined)
+
+    return (
+      this.counted.messages + this.acceptedTotal - this.counted.acceptedBefore
+    )
   }
 
   /** Whether `messages` more would take the backlog past its limit. */
   wouldOverflow(messages: number): boolean {
-    return this.unapplied + messages > this.backlogLimit
+    return this.backlog + messages > this.backlogLimit
   }
 
   /** Resolves once `entry` is committed to the inbox. */
@@ -164,12 +202,18 @@ export class IngestInbox {
   async stop(): Promise<void> {
     await this.flushAccepts()
     this.stopAt = Date.now() + this.stopApplyingWithinMs
+    const deadline = setTimeout(
+      () => this.cancelPause?.(),
+      this.stopApplyingWithinMs,
+    )
     this.wake()
     while (this.applying !== undefined) await this.applying
+    clearTimeout(deadline)
     this.stopped = true
-    if (this.unapplied > 0) {
+    const left = await this.readBacklog().catch(() => 0)
+    if (left > 0) {
       this.log.warn(
-        { unapplied: this.unapplied },
+        { unapplied: left },
         'stopping with messages left in the inbox; they are applied on next start',
       )
     }
@@ -200,7 +244,7 @@ export class IngestInbox {
         continue
       }
       for (const waiting of group) {
-        this.unapplied += waiting.entry.messages
+        this.acceptedTotal += waiting.entry.messages
         waiting.resolve()
       }
       this.wake()
@@ -249,19 +293,31 @@ export class IngestInbox {
       return null
 
     const token = `${this.tokenPrefix}.${++this.tokenCount}`
-    this.parsedCopies.set(token, parsed)
+    this.parsedCopies.set(token, { messages: parsed, at: Date.now() })
     this.parsedCopiesSize += parsed.length
 
     return token
   }
 
-  private forgetParsedCopies(tokens: readonly string[]): void {
+  private forgetParsedCopies(tokens: Iterable<string>): void {
     for (const token of tokens) {
-      const parsed = this.parsedCopies.get(token)
-      if (parsed === undefined) continue
+      const copy = this.parsedCopies.get(token)
+      if (copy === undefined) continue
       this.parsedCopies.delete(token)
-      this.parsedCopiesSize -= parsed.length
+      this.parsedCopiesSize -= copy.messages.length
     }
+  }
+
+  // Another server sharing the store (PostgreSQL) may apply an entry this
+  // one accepted; its copy would never be asked for. Copies go after a minute.
+  private forgetStaleCopies(): void {
+    const staleBefore = Date.now() - 60_000
+    const stale: string[] = []
+    for (const [token, copy] of this.parsedCopies) {
+      if (copy.at >= staleBefore) break
+      stale.push(token)
+    }
+    this.forgetParsedCopies(stale)
   }
 
   private wake(): void {
@@ -293,8 +349,11 @@ export class IngestInbox {
     const limits = isolating ? { ...this.limits, maxEntries: 1 } : this.limits
     let batch: AppliedBatch | null
     try {
-      batch = await applyInboxBatch(this.store, limits, (token) =>
-        this.parsedCopies.get(token),
+      this.forgetStaleCopies()
+      batch = await applyInboxBatch(
+        this.store,
+        limits,
+        (token) => this.parsedCopies.get(token)?.messages,
       )
     } catch (error) {
       // A retry parses the bodies again, from what was committed.
@@ -308,7 +367,8 @@ export class IngestInbox {
     if (isolating) this.isolateEntries--
     this.forgetParsedCopies(batch.tokens)
     this.consecutiveStoreFailures = 0
-    this.unapplied = Math.max(0, this.unapplied - batch.messages)
+    // Counts of entries since applied (by this server or another) are moot.
+    if (this.entryFailures.size > 1_000) this.entryFailures.clear()
     this.report(batch.result.warnings)
     if (batch.result.stored > 0) this.onApplied?.(batch.result.stored)
 
@@ -328,33 +388,62 @@ export class IngestInbox {
       return
     }
 
-    // One entry: if the store answers, the entry is the problem.
+    // One entry. A race with another writer (a unique key, a conflict) or
+    // a lost connection passes: try it again, waiting longer each time.
+    // Only an entry that fails three times in a row while the store answers
+    // is set aside, whole, in ingest_failed.
     const id = ids[0]
-    if (id !== undefined && (await this.storeAnswers())) {
-      const reason = error instanceof Error ? error.message : String(error)
-      try {
-        const messages = await moveToFailed(this.store, id, reason)
-        this.unapplied = Math.max(0, this.unapplied - messages)
-        if (this.isolateEntries > 0) this.isolateEntries--
+    if (id !== undefined) {
+      const failures = (this.entryFailures.get(id) ?? 0) + 1
+      this.entryFailures.set(id, failures)
+      if (failures >= 3 && (await this.storeAnswers())) {
+        await this.setAside(id, error)
+        return
+      }
+      await this.pause(100 * 2 ** failures)
+      return
+    }
+
+    // Nothing was taken: the store is down or refusing. Wait, up to 30 s.
+    const waitMs = Math.min(30_000, 250 * 2 ** this.consecutiveStoreFailures)
+    this.consecutiveStoreFailures++
+    await this.pause(waitMs)
+  }
+
+  private async setAside(id: number, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error)
+    try {
+      const messages = await moveToFailed(this.store, id, reason)
+      this.entryFailures.delete(id)
+      if (this.isolateEntries > 0) this.isolateEntries--
+      if (messages > 0)
         this.log.error(
           { entry: id, messages },
           'an ingested body could not be applied; kept in ingest_failed',
         )
-        return
-      } catch (moveError) {
-        this.log.error({ err: moveError }, 'moving to ingest_failed failed')
-      }
+    } catch (moveError) {
+      this.log.error({ err: moveError }, 'moving to ingest_failed failed')
+      await this.pause(1_000)
     }
-
-    // The store is down or refusing: wait, longer each time, up to 30 s.
-    const waitMs = Math.min(30_000, 250 * 2 ** this.consecutiveStoreFailures)
-    this.consecutiveStoreFailures++
-    await new Promise((resolve) => setTimeout(resolve, waitMs))
   }
 
+  // A wait that stop() cuts short when its time is up.
+  private async pause(ms: number): Promise<void> {
+    const waitMs = Math.max(0, Math.min(ms, this.stopAt - Date.now()))
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs)
+      this.cancelPause = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.cancelPause = undefined
+  }
+
+  // The writer itself, since a pooled read can answer while it cannot.
   private async storeAnswers(): Promise<boolean> {
     try {
-      await this.store.query('SELECT 1 AS ok')
+      await this.store.transaction(() => this.store.query('SELECT 1 AS ok'))
       return true
     } catch {
       return false

@@ -211,6 +211,34 @@ describe('normalizeMessage: replays and edge cases', () => {
     ).toBe('2024-01-01T00:00:00.000Z')
   })
 
+  it('rejects a message whose clock correction would leave the years 0001 to 9999, naming sentAt', () => {
+    const result = normalizeMessage(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u1',
+        timestamp: '2030-01-01T00:00:00Z',
+        sentAt: '9999-12-31T00:00:00Z',
+      },
+      envelope('2030-01-01T00:00:05Z'),
+    )
+    expect(result.ok).toBe(false)
+    expect(result.ok ? [] : result.issues).toEqual([
+      expect.objectContaining({
+        code: 'INGEST_TIMESTAMP_INVALID',
+        path: 'sentAt',
+      }),
+    ])
+  })
+
+  it('rejects timestamps a store cannot hold, as numbers or text', () => {
+    for (const timestamp of [-3e17, -62198755200000, '-000001-01-01T00:00:00Z'])
+      expect(
+        codes({ type: 'track', event: 'E', userId: 'u1', timestamp }),
+        String(timestamp),
+      ).toEqual(['INGEST_TIMESTAMP_INVALID'])
+  })
+
   it('takes the receipt time, uncorrected, for a message without a timestamp but with a skewed sentAt', () => {
     const message = accepted(
       {

@@ -78,7 +78,7 @@ describe('parseInstant: the canonical UTC form read field by field', () => {
     const pad = (n: number, width: number) => String(n).padStart(width, '0')
     const text = fc
       .record({
-        year: fc.integer({ min: 100, max: 9999 }),
+        year: fc.integer({ min: 1, max: 9999 }),
         month: fc.integer({ min: 0, max: 13 }),
         day: fc.integer({ min: 0, max: 32 }),
         hour: fc.integer({ min: 0, max: 25 }),
@@ -104,8 +104,21 @@ describe('parseInstant: the canonical UTC form read field by field', () => {
     )
   })
 
-  it('refuses the years 0000 to 0099, which no product event has', () => {
-    expect(iso('0050-06-01T00:00:00Z')).toBe('invalid')
-    expect(iso('0050-06-01T00:00:00+00:00')).toBe('invalid')
+  it('reads the years 0001 to 0099 as written, not as 19xx', () => {
+    expect(iso('0050-06-01T00:00:00Z')).toBe('0050-06-01T00:00:00.000Z')
+    expect(iso('0050-06-01T00:00:00+00:00')).toBe('0050-06-01T00:00:00.000Z')
+    expect(iso('0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000Z')
+  })
+
+  it('refuses instants outside the years 0001 to 9999, which a store cannot hold', () => {
+    expect(iso('0000-12-31T23:59:59.999Z')).toBe('invalid')
+    expect(iso('9999-12-31T23:59:59.999Z')).toBe('9999-12-31T23:59:59.999Z')
+    // -62198755200000 ms is 0000-01-01 (year -1 in the helper's terms).
+    expect(iso(-62198755200000)).toBe('invalid')
+    // Read as microseconds: year -7537.
+    expect(iso(-3e17)).toBe('invalid')
+    expect(iso(8.64e18)).toBe('invalid')
+    const parsed = parseInstant(-3e17)
+    expect(parsed.ok ? '' : parsed.message).toContain('0001 to 9999')
   })
 })

@@ -9,6 +9,17 @@ export type ParsedInstant =
   | { ok: true; date: Date }
   | { ok: false; reason: 'invalid' | 'zoneless'; message: string }
 
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: both stores hold
+// every instant between, and no product event lies outside.
+const firstStorableMs = Date.parse('0001-01-01T00:00:00Z')
+const latestMs = Date.parse('9999-12-31T23:59:59.999Z')
+
+/** Whether an instant lies in the years 0001 to 9999, which both stores hold. */
+export function isStorableInstant(date: Date): boolean {
+  const time = date.getTime()
+  return !Number.isNaN(time) && time >= firstStorableMs && time <= latestMs
+}
+
 // Below 1e11 a number is seconds (1e11 s is the year 5138); from there up to
 // 1e14 milliseconds; above that microseconds.
 const secondsLimit = 1e11
@@ -28,6 +39,15 @@ const utcIso =
  * @example parseInstant('2024-01-15T18:33:28.414', 'America/Sao_Paulo')
  */
 export function parseInstant(value: unknown, zone?: string): ParsedInstant {
+  const parsed = readInstant(value, zone)
+  if (parsed.ok && !isStorableInstant(parsed.date)) {
+    return invalid(`${JSON.stringify(value)} is outside the years 0001 to 9999`)
+  }
+
+  return parsed
+}
+
+function readInstant(value: unknown, zone?: string): ParsedInstant {
   if (typeof value === 'number') return fromEpoch(value)
   if (typeof value === 'string') {
     const date = readUtcIso(value)
@@ -109,7 +129,7 @@ function readUtcIso(text: string): Date | undefined {
   )
     return undefined
 
-  return date
+  return isStorableInstant(date) ? date : undefined
 }
 
 // Date() rolls 2024-02-30 over to March 1st; a message never means that.
@@ -117,7 +137,9 @@ function hasRealCalendarDate(text: string): boolean {
   const [year, month, day] = text.slice(0, 10).split('-').map(Number)
   if (year === undefined || month === undefined || day === undefined)
     return false
-  const date = new Date(Date.UTC(year, month - 1, day))
+  // Date.UTC would read the years 0 to 99 as 1900 to 1999.
+  const date = new Date(0)
+  date.setUTCFullYear(year, month - 1, day)
 
   return (
     date.getUTCFullYear() === year &&

@@ -4,7 +4,11 @@
  * of minutes, never later than receipt. Replayed files keep their own
  * receipt times (and Segment's already-corrected timestamps).
  */
-import { isValidTimeZone, parseInstant } from './parse-instant.js'
+import {
+  isStorableInstant,
+  isValidTimeZone,
+  parseInstant,
+} from './parse-instant.js'
 
 import type { ParsedInstant } from './parse-instant.js'
 
@@ -130,6 +134,15 @@ export function readTime(
   }
   // An event cannot have happened after Leadlens received it.
   corrected = Math.min(corrected, receivedAt.getTime())
+  if (!isStorableInstant(new Date(corrected))) {
+    reject(
+      'INGEST_TIMESTAMP_INVALID',
+      'sentAt',
+      `correcting the client clock by sentAt ${JSON.stringify(rawSentAt)} ` +
+        'moves the timestamp outside the years 0001 to 9999',
+    )
+    return undefined
+  }
 
   return {
     timestamp: new Date(corrected),

@@ -51,7 +51,7 @@ export function registerApiRoutes(
   app.get('/health', async function getHealth() {
     await store.query('SELECT 1 AS ok')
     // Accepted messages not yet in lists: a load balancer or the bench can watch it.
-    return { ok: true, ingestBacklog: inbox.backlog }
+    return { ok: true, ingestBacklog: await inbox.readBacklog() }
   })
 
   app.get('/api/openapi.json', async function getOpenApi() {

@@ -7,6 +7,7 @@ export type StoreErrorCode =
   | 'STORE_OPEN_FAILED'
   | 'STORE_QUERY_FAILED'
   | 'STORE_MIGRATION_FAILED'
+  | 'STORE_CONNECTION_LOST'
 
 /** An error from the store, with a code, a developer message and a user message. */
 export class StoreError extends Error {

@@ -29,13 +29,17 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
     types: rowTypes,
   }
 
-  const writer = new pg.Client(config)
-  writer.on('error', () => undefined) // the next statement reports it
-  try {
-    await writer.connect()
-  } catch (error) {
-    throw describeConnectError(location, error)
+  const connectWriter = async () => {
+    const client = new pg.Client(config)
+    client.on('error', () => undefined) // the next statement reports it
+    try {
+      await client.connect()
+    } catch (error) {
+      throw describeConnectError(location, error)
+    }
+    return client
   }
+  const writer = await connectWriter()
 
   try {
     await createSchema(writer, location.schema)
@@ -51,7 +55,7 @@ export async function openPostgresStore(url: string): Promise<PostgresStore> {
   })
   pool.on('error', () => undefined) // an idle connection dropped: pg discards it
 
-  return new PostgresStore(location, pool, writer)
+  return new PostgresStore(location, pool, writer, connectWriter)
 }
 
 /**

@@ -10,7 +10,7 @@ import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import Cursor from 'pg-cursor'
 
-import { describeQueryError as queryError } from '../store-error.js'
+import { StoreError, describeQueryError as queryError } from '../store-error.js'
 import { columnDefinitions, quoteIdentifier } from '../store.js'
 import { WriteTurns } from '../write-turns.js'
 import { postgresDialect } from './postgres-dialect.js'
@@ -32,14 +32,59 @@ export class PostgresStore implements Store {
   /** The schema the store's tables live in. */
   readonly schema: string
   private readonly pool: pg.Pool
-  private readonly writer: pg.Client
+  private writer: pg.Client
+  /** Set when the writer's connection ends or fails; the next turn reconnects. */
+  private writerLost = false
+  private isClosing = false
+  private readonly connectWriter: () => Promise<pg.Client>
   private readonly writes = new WriteTurns()
 
-  constructor(location: PostgresLocation, pool: pg.Pool, writer: pg.Client) {
+  constructor(
+    location: PostgresLocation,
+    pool: pg.Pool,
+    writer: pg.Client,
+    connectWriter: () => Promise<pg.Client>,
+  ) {
     this.location = location.redacted
     this.schema = location.schema
     this.pool = pool
     this.writer = writer
+    this.connectWriter = connectWriter
+    this.watchWriter(writer)
+  }
+
+  private watchWriter(client: pg.Client): void {
+    const lost = () => {
+      if (client === this.writer && !this.isClosing) this.writerLost = true
+    }
+    client.on('error', lost)
+    client.on('end', lost)
+  }
+
+  /**
+   * The writer for the statement about to run. A connection lost between
+   * turns (a server restart, a terminated backend) is opened again; one lost
+   * inside a transaction fails it, since its earlier statements are gone.
+   */
+  private async writerForTurn(isBegin = false): Promise<pg.Client> {
+    if (!this.writerLost) return this.writer
+    if (this.writes.isInsideTransaction && !isBegin) {
+      throw new StoreError(
+        'STORE_CONNECTION_LOST',
+        `the connection to ${this.location} was lost inside a transaction`,
+      )
+    }
+
+    const lost = this.writer
+    const fresh = await this.connectWriter()
+    this.writer = fresh
+    this.writerLost = false
+    this.watchWriter(fresh)
+    // Its temporary staging tables went with the old session.
+    this.writes.stagingTables.clear()
+    lost.end().catch(() => undefined)
+
+    return fresh
   }
 
   async query<T = Row>(
@@ -60,7 +105,7 @@ export class PostgresStore implements Store {
 
     return isRead && !this.writes.isInsideTransaction
       ? run(this.pool)
-      : this.writes.run(() => run(this.writer))
+      : this.writes.run(async () => run(await this.writerForTurn()))
   }
 
   async *stream<T = Row>(
@@ -97,8 +142,10 @@ export class PostgresStore implements Store {
     params: readonly SqlParam[] = [],
   ): Promise<void> {
     const { text, values } = bindParams(sql, params)
+    // A transaction's BEGIN may reconnect: nothing of it is lost yet.
+    const writer = await this.writerForTurn(sql === 'BEGIN')
     try {
-      await this.writer.query(text, values)
+      await writer.query(text, values)
     } catch (error) {
       throw queryError(sql, error)
     }
@@ -153,7 +200,8 @@ export class PostgresStore implements Store {
     try {
       // Encoding happens before COPY starts, so a bad value aborts nothing.
       const chunks = [...lines()]
-      await pipeline(Readable.from(chunks), this.writer.query(copyFrom(sql)))
+      const writer = await this.writerForTurn()
+      await pipeline(Readable.from(chunks), writer.query(copyFrom(sql)))
     } catch (error) {
       throw queryError(`append to ${table}`, error)
     }
@@ -200,6 +248,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.writes.drain()
+    this.isClosing = true
     await this.writer.end()
     await this.pool.end()
   }
