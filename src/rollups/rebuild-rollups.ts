@@ -81,6 +81,15 @@ export async function rebuildRollups(store: Store): Promise<void> {
       )
     })
   }
+
+  // PostgreSQL plans from statistics and reads its covering index without
+  // the table only where the visibility map says so; after rewriting every
+  // row, both would wait for autovacuum, which may take minutes. (Each slice
+  // commits on its own, so this never runs inside a caller's transaction.)
+  if (store.dialect === 'postgres') {
+    await store.execute('VACUUM (ANALYZE) account_event_days')
+    await store.execute('VACUUM (ANALYZE) account_event_day_sums')
+  }
 }
 
 /**

@@ -399,6 +399,22 @@ export const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 8,
+    description:
+      'PostgreSQL: rollups indexed by event and day, covering the counts',
+    // A windowed account metric reads one event's days for every account:
+    // without this PostgreSQL scans the whole rollup (26M rows at the
+    // bench's size); with it an index-only scan reads the window's rows
+    // (list (d): 3.4 s -> 2.0 s). DuckDB's zone maps do this already.
+    statements: (_types, dialect) =>
+      dialect === 'postgres'
+        ? [
+            'CREATE INDEX account_event_days_event_day ON account_event_days (event, day, account_id) INCLUDE (events)',
+            'CREATE INDEX account_event_day_sums_event_day ON account_event_day_sums (event, property, day, account_id) INCLUDE (total)',
+          ]
+        : [],
+  },
 ]
 
 /**

@@ -54,6 +54,12 @@ export interface SqlDialect {
    */
   readonly lockRowsSkipLocked: string
 
+  /**
+   * Whether account metrics group by `accounts.account_id` rather than by
+   * their union's own column, so the planner knows how many groups come.
+   */
+  readonly groupsAccountsByTableKey: boolean
+
   /** Statements that give the store the functions this dialect relies on. */
   readonly setupStatements: readonly string[]
 }

@@ -26,6 +26,7 @@ export const duckDbDialect: SqlDialect = {
   epochMs: (instant) => `epoch_ms(${instant})`,
   mergePatch: (target, patch) => `json_merge_patch(${target}, ${patch})`,
   text: (expression) => `CAST(${expression} AS VARCHAR)`,
+  groupsAccountsByTableKey: false,
   lockRowsSkipLocked: '',
   setupStatements: [],
 }

@@ -35,6 +35,7 @@ export const postgresDialect: SqlDialect = {
 
   text: (expression) => `leadlens_text(${expression})`,
 
+  groupsAccountsByTableKey: true,
   lockRowsSkipLocked: ' FOR UPDATE SKIP LOCKED',
   setupStatements: [
     // Numbers and booleans are checked by pattern, not by catching a failed
