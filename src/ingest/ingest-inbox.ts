@@ -22,8 +22,7 @@ import {
   applyInboxBatch,
   moveToFailed,
 } from './apply-inbox.js'
-
-import { randomBytes } from 'node:crypto'
+import { ParsedCopies } from './parsed-copies.js'
 
 import type { Store } from '../store/store.js'
 import type { ApplyLimits, AppliedBatch } from './apply-inbox.js'
@@ -100,14 +99,7 @@ export class IngestInbox {
   private consecutiveStoreFailures = 0
   private cancelPause: (() => void) | undefined
   /** Parsed copies of accepted entries, by token, until applied. */
-  private readonly parsedCopies = new Map<
-    string,
-    { messages: NormalizedMessage[]; at: number }
-  >()
-  private parsedCopiesSize = 0
-  private readonly parsedCopiesLimit: number
-  private readonly tokenPrefix = randomBytes(6).toString('base64url')
-  private tokenCount = 0
+  private readonly parsedCopies: ParsedCopies
 
   constructor(store: Store, options: IngestInboxOptions = {}) {
     this.store = store
@@ -121,7 +113,7 @@ export class IngestInbox {
       maxBytes: options.apply?.maxBytes ?? 16 * 1024 * 1024,
     }
     this.stopApplyingWithinMs = options.stopApplyingWithinMs ?? 20_000
-    this.parsedCopiesLimit = options.parsedCopiesLimit ?? 100_000
+    this.parsedCopies = new ParsedCopies(options.parsedCopiesLimit ?? 100_000)
     this.onApplied = options.onApplied
     this.log = options.log ?? silentLog
   }
@@ -260,7 +252,8 @@ export class IngestInbox {
       rows.push(
         `(${[1, 2, 3, 4, 5, 6, 7].map((n) => `$${at + n}`).join(', ')})`,
       )
-      const token = this.keepParsedCopy(entry)
+      const token =
+        entry.parsed === undefined ? null : this.parsedCopies.keep(entry.parsed)
       if (token !== null) tokens.push(token)
       params.push(
         entry.sourceId,
@@ -280,44 +273,9 @@ export class IngestInbox {
         params,
       )
     } catch (error) {
-      this.forgetParsedCopies(tokens)
+      this.parsedCopies.forget(tokens)
       throw error
     }
-  }
-
-  // A token names the copy; none when the copies already fill their budget.
-  private keepParsedCopy(entry: InboxEntry): string | null {
-    const parsed = entry.parsed
-    if (parsed === undefined) return null
-    if (this.parsedCopiesSize + parsed.length > this.parsedCopiesLimit)
-      return null
-
-    const token = `${this.tokenPrefix}.${++this.tokenCount}`
-    this.parsedCopies.set(token, { messages: parsed, at: Date.now() })
-    this.parsedCopiesSize += parsed.length
-
-    return token
-  }
-
-  private forgetParsedCopies(tokens: Iterable<string>): void {
-    for (const token of tokens) {
-      const copy = this.parsedCopies.get(token)
-      if (copy === undefined) continue
-      this.parsedCopies.delete(token)
-      this.parsedCopiesSize -= copy.messages.length
-    }
-  }
-
-  // Another server sharing the store (PostgreSQL) may apply an entry this
-  // one accepted; its copy would never be asked for. Copies go after a minute.
-  private forgetStaleCopies(): void {
-    const staleBefore = Date.now() - 60_000
-    const stale: string[] = []
-    for (const [token, copy] of this.parsedCopies) {
-      if (copy.at >= staleBefore) break
-      stale.push(token)
-    }
-    this.forgetParsedCopies(stale)
   }
 
   private wake(): void {
@@ -349,23 +307,21 @@ export class IngestInbox {
     const limits = isolating ? { ...this.limits, maxEntries: 1 } : this.limits
     let batch: AppliedBatch | null
     try {
-      this.forgetStaleCopies()
-      batch = await applyInboxBatch(
-        this.store,
-        limits,
-        (token) => this.parsedCopies.get(token)?.messages,
+      this.parsedCopies.forgetStale()
+      batch = await applyInboxBatch(this.store, limits, (token) =>
+        this.parsedCopies.get(token),
       )
     } catch (error) {
       // A retry parses the bodies again, from what was committed.
       if (error instanceof InboxBatchError)
-        this.forgetParsedCopies(error.tokens)
+        this.parsedCopies.forget(error.tokens)
       await this.handleFailure(error, isolating)
       return 'failed'
     }
     if (batch === null) return 'empty'
 
     if (isolating) this.isolateEntries--
-    this.forgetParsedCopies(batch.tokens)
+    this.parsedCopies.forget(batch.tokens)
     this.consecutiveStoreFailures = 0
     // Counts of entries since applied (by this server or another) are moot.
     if (this.entryFailures.size > 1_000) this.entryFailures.clear()
