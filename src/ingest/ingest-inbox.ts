@@ -71,6 +71,18 @@ const rowsPerInsert = 500
 
 const silentLog: InboxLog = { warn: () => undefined, error: () => undefined }
 
+function backlogLimitFromEnvironment(): number {
+  const text = process.env.LEADLENS_INGEST_BACKLOG_LIMIT
+  if (text === undefined || text === '') return 1_000_000
+  if (!/^\d+$/.test(text.trim())) {
+    throw new Error(
+      `LEADLENS_INGEST_BACKLOG_LIMIT=${text} is not a number of messages (e.g. 1000000)`,
+    )
+  }
+
+  return Number(text)
+}
+
 export class IngestInbox {
   private readonly store: Store
   private readonly lingerMs: number
@@ -104,9 +116,7 @@ export class IngestInbox {
   constructor(store: Store, options: IngestInboxOptions = {}) {
     this.store = store
     this.lingerMs = options.lingerMs ?? 2
-    this.backlogLimit =
-      options.backlogLimit ??
-      Number(process.env.LEADLENS_INGEST_BACKLOG_LIMIT ?? 1_000_000)
+    this.backlogLimit = options.backlogLimit ?? backlogLimitFromEnvironment()
     this.limits = {
       maxEntries: options.apply?.maxEntries ?? 2_000,
       maxMessages: options.apply?.maxMessages ?? 20_000,

@@ -48,13 +48,20 @@ export const openApiDocument = {
                   : `One ${type} message`,
               security: writeKey,
               responses: {
-                200: { description: 'stored (or duplicates), after commit' },
+                200: {
+                  description:
+                    '{ success, accepted, rejected: [] } once the accepted messages are committed to the ingestion inbox; lists see them once applied (GET /health: ingestBacklog)',
+                },
                 400: {
                   description:
-                    'some messages rejected: { rejected: [{ index, code, path, message }] }; the rest stored',
+                    'some messages rejected: { rejected: [{ index, code, path, message }] }; the rest accepted',
                 },
                 401: { description: 'unknown or revoked write key' },
                 413: { description: 'body over 500 KB' },
+                503: {
+                  description:
+                    'INGEST_BACKLOG_FULL: too many accepted messages wait to be applied; retry after Retry-After seconds',
+                },
               },
             },
           },
