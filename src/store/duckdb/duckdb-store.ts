@@ -153,30 +153,15 @@ export class DuckDbStore implements Store {
   }
 
   /** Runs a statement on the writer; the caller holds the write turn. */
-  private async runOnWriter(
-    sql: string,
-    params: readonly SqlParam[] = [],
-  ): Promise<void> {
-    try {
-      const { values, types } = bindParams(params)
-      await this.connection.run(sql, values, types)
-    } catch (error) {
-      throw queryError(sql, error)
-    }
+  private runOnWriter(sql: string, params: readonly SqlParam[] = []) {
+    return runStatement(this.connection, sql, params)
   }
 
   async executeCommitted(
     sql: string,
     params: readonly SqlParam[] = [],
   ): Promise<void> {
-    await this.commitLock.run(async () => {
-      try {
-        const { values, types } = bindParams(params)
-        await this.committer.run(sql, values, types)
-      } catch (error) {
-        throw queryError(sql, error)
-      }
-    })
+    await this.commitLock.run(() => runStatement(this.committer, sql, params))
   }
 
   async appendRows(
@@ -254,6 +239,19 @@ export class DuckDbStore implements Store {
     this.reader.closeSync()
     this.connection.closeSync()
     this.instance.closeSync()
+  }
+}
+
+async function runStatement(
+  connection: DuckDBConnection,
+  sql: string,
+  params: readonly SqlParam[],
+): Promise<void> {
+  try {
+    const { values, types } = bindParams(params)
+    await connection.run(sql, values, types)
+  } catch (error) {
+    throw queryError(sql, error)
   }
 }
 
