@@ -14,8 +14,8 @@
  * A request therefore costs a parse, validation and a share of one small
  * commit, and the writes to events, people, accounts and rollups happen in
  * large transactions whatever the number of clients. Until the applier
- * catches up, lists do not see the newest events (typically well under a
- * second); past `backlogLimit` unapplied messages new requests get 503.
+ * catches up, lists do not see the newest events (about a second under
+ * the bench's load); past `backlogLimit` unapplied messages new requests get 503.
  */
 import {
   InboxBatchError,
