@@ -81,6 +81,29 @@ export class WriteTurns {
     )
   }
 
+  /**
+   * Fills a session-private staging table in the writer's turn: `create`
+   * makes it the first time (and after a rollback dropped it), `clear`
+   * empties it on later calls, then `fill` appends the rows.
+   */
+  stage(
+    table: string,
+    steps: {
+      create(): Promise<void>
+      clear(): Promise<void>
+      fill(): Promise<void>
+    },
+  ): Promise<void> {
+    return this.run(async () => {
+      if (this.stagingTables.has(table)) await steps.clear()
+      else {
+        await steps.create()
+        this.stagingTables.add(table)
+      }
+      await steps.fill()
+    })
+  }
+
   /** Waits for every queued turn to finish. */
   async drain(): Promise<void> {
     await this.lock.run(async () => undefined)

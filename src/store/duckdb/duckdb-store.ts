@@ -200,18 +200,17 @@ export class DuckDbStore implements Store {
     columns: Readonly<Record<string, string>>,
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
-    await this.writes.run(async () => {
-      if (!this.writes.stagingTables.has(table)) {
-        const definition = columnDefinitions(columns)
-        await this.runOnWriter(
-          `CREATE OR REPLACE TEMP TABLE ${quoteIdentifier(table)} (${definition})`,
-        )
-        this.writes.stagingTables.add(table)
-      } else {
-        await this.runOnWriter(`DELETE FROM temp.${quoteIdentifier(table)}`)
-      }
-      if (rows.length > 0)
-        await this.append(`temp.${table}`, Object.keys(columns), rows)
+    const name = quoteIdentifier(table)
+    await this.writes.stage(table, {
+      create: () =>
+        this.runOnWriter(
+          `CREATE OR REPLACE TEMP TABLE ${name} (${columnDefinitions(columns)})`,
+        ),
+      clear: () => this.runOnWriter(`DELETE FROM temp.${name}`),
+      fill: async () => {
+        if (rows.length > 0)
+          await this.append(`temp.${table}`, Object.keys(columns), rows)
+      },
     })
   }
 

@@ -212,21 +212,23 @@ export class PostgresStore implements Store {
     columns: Readonly<Record<string, string>>,
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
-    await this.writes.run(async () => {
-      const name = `pg_temp.${quoteIdentifier(table)}`
-      if (!this.writes.stagingTables.has(table)) {
-        const definition = columnDefinitions(columns)
+    const name = `pg_temp.${quoteIdentifier(table)}`
+    // A writer reopened now has none of the old session's staging tables:
+    // reopen before asking which exist.
+    if (!this.writes.isInsideTransaction)
+      await this.writes.run(() => this.writerForTurn())
+    await this.writes.stage(table, {
+      create: async () => {
         await this.runOnWriter(`DROP TABLE IF EXISTS ${name}`)
         await this.runOnWriter(
-          `CREATE TEMP TABLE ${quoteIdentifier(table)} (${definition})`,
+          `CREATE TEMP TABLE ${quoteIdentifier(table)} (${columnDefinitions(columns)})`,
         )
-        this.writes.stagingTables.add(table)
-      } else {
-        await this.runOnWriter(`TRUNCATE ${name}`)
-      }
-      if (rows.length > 0) {
-        await this.copy(`pg_temp.${table}`, Object.keys(columns), rows)
-      }
+      },
+      clear: () => this.runOnWriter(`TRUNCATE ${name}`),
+      fill: async () => {
+        if (rows.length > 0)
+          await this.copy(`pg_temp.${table}`, Object.keys(columns), rows)
+      },
     })
   }
 
