@@ -138,12 +138,13 @@ export async function recomputeRollupKeys(store: Store): Promise<void> {
   const keyMatch = `k.account_id = a.account_id AND k.event = a.event
       AND a.timestamp >= k.day AND a.timestamp < k.day + INTERVAL '24 hours'`
 
-  await store.execute(
-    `DELETE FROM account_event_days USING ${keys} k
-     WHERE account_event_days.account_id = k.account_id
-       AND account_event_days.event = k.event
-       AND account_event_days.day = k.day`,
-  )
+  for (const table of ['account_event_days', 'account_event_day_sums']) {
+    await store.execute(
+      `DELETE FROM ${table} USING ${keys} k
+       WHERE ${table}.account_id = k.account_id
+         AND ${table}.event = k.event AND ${table}.day = k.day`,
+    )
+  }
   await store.execute(
     `INSERT INTO account_event_days
      SELECT a.account_id, a.event, k.day,
@@ -154,12 +155,6 @@ export async function recomputeRollupKeys(store: Store): Promise<void> {
     bounds,
   )
 
-  await store.execute(
-    `DELETE FROM account_event_day_sums USING ${keys} k
-     WHERE account_event_day_sums.account_id = k.account_id
-       AND account_event_day_sums.event = k.event
-       AND account_event_day_sums.day = k.day`,
-  )
   await store.execute(
     `INSERT INTO account_event_day_sums
      ${sumsSelect(
