@@ -30,6 +30,8 @@ export function registerInboxCommand(program: Command, context: CliContext) {
 
       let stored = 0
       const applier = new IngestInbox(store, {
+        // Nothing is accepted here: the limit of HTTP requests does not apply.
+        backlogLimit: Number.POSITIVE_INFINITY,
         onApplied: (count) => (stored += count),
         log: {
           warn: (_details, message) => context.err(`warning: ${message}`),

@@ -36,8 +36,10 @@ export function registerStatsCommand(program: Command, context: CliContext) {
         ),
         `crm               owners ${stats.crm.owners}, companies ${stats.crm.companies}, contacts ${stats.crm.contacts}, deals ${stats.crm.deals}`,
         `ingestion inbox   ${stats.ingest.waiting} messages waiting, ` +
-          `${stats.ingest.failedBodies} bodies failed ` +
-          `(${stats.ingest.failedMessages} messages; leadlens inbox apply --retry-failed)`,
+          `${stats.ingest.failedBodies} bodies failed` +
+          (stats.ingest.failedBodies > 0
+            ? ` (${stats.ingest.failedMessages} messages; leadlens inbox apply --retry-failed)`
+            : ''),
       ]
       context.out(lines.join('\n'))
     })

@@ -224,6 +224,7 @@ export async function requeueFailed(store: Store): Promise<number> {
     const rows = await store.query<{ n: number }>(
       'SELECT count(*) AS n FROM ingest_failed',
     )
+    // bytes only bounds an apply batch's size: characters are near enough.
     await store.execute(
       `INSERT INTO ingest_inbox
        (source_id, received_at, implied_type, body, messages, bytes)

@@ -8,7 +8,7 @@ import {
 import { parsePostgresLocation } from '../store/postgres/postgres-location.js'
 import { quoteIdentifier } from '../store/store.js'
 import { moveToFailed } from './apply-inbox.js'
-import { IngestInbox } from './ingest-inbox.js'
+import { IngestInbox, isConnectionLoss } from './ingest-inbox.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
 
@@ -145,6 +145,47 @@ describe('the ingestion inbox', () => {
     expect(await count('ingest_failed')).toBe(0)
     expect(await count('ingest_inbox')).toBe(0)
     await inbox.stop()
+  })
+
+  it('never sets a body aside for lost connections, however many', async () => {
+    await leaveInInbox(trackBody(['k1']), 1)
+    // Four applies in a row lose the server's session, as a restart would.
+    let lossesLeft = 4
+    const execute = temp.store.execute.bind(temp.store)
+    temp.store.execute = async (sql, params) => {
+      if (sql.includes('INSERT INTO users') && lossesLeft-- > 0) {
+        const ended = Object.assign(
+          new Error('terminating connection due to administrator command'),
+          { code: '57P01' },
+        )
+        throw new Error('insert failed', { cause: ended })
+      }
+      return execute(sql, params)
+    }
+    const inbox = new IngestInbox(temp.store)
+    await inbox.start()
+    await inbox.drain()
+    temp.store.execute = execute
+
+    expect(await count('events')).toBe(1)
+    expect(await count('ingest_failed')).toBe(0)
+    await inbox.stop()
+  })
+
+  it('tells a lost connection from other failures', () => {
+    const cause = (code: string) =>
+      new Error('wrapped', {
+        cause: Object.assign(new Error('from the server'), { code }),
+      })
+    expect(isConnectionLoss(cause('57P01'))).toBe(true)
+    expect(isConnectionLoss(cause('08006'))).toBe(true)
+    expect(
+      isConnectionLoss(new Error('Connection terminated unexpectedly')),
+    ).toBe(true)
+    expect(isConnectionLoss(cause('23505'))).toBe(false)
+    expect(isConnectionLoss(new Error('Unexpected token n in JSON'))).toBe(
+      false,
+    )
   })
 
   it('counts the backlog from the store, so a server sees what another applied', async () => {

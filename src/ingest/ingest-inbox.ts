@@ -71,12 +71,27 @@ const rowsPerInsert = 500
 
 const silentLog: InboxLog = { warn: () => undefined, error: () => undefined }
 
+/** Whether `error` (or one it was caused by) is a lost database connection. */
+export function isConnectionLoss(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code
+    if (code === 'STORE_CONNECTION_LOST' || code === 'ECONNRESET') return true
+    // PostgreSQL: the server ended the session (57P0x) or the connection failed (08xxx).
+    if (typeof code === 'string' && /^(57P0[123]|08...)$/.test(code))
+      return true
+    if (/Connection terminated|connection is closed/i.test(cause.message))
+      return true
+  }
+
+  return false
+}
+
 function backlogLimitFromEnvironment(): number {
   const text = process.env.LEADLENS_INGEST_BACKLOG_LIMIT
   if (text === undefined || text === '') return 1_000_000
-  if (!/^\d+$/.test(text.trim())) {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
     throw new Error(
-      `LEADLENS_INGEST_BACKLOG_LIMIT=${text} is not a number of messages (e.g. 1000000)`,
+      `LEADLENS_INGEST_BACKLOG_LIMIT=${text} is not a number of messages of at least 1 (e.g. 1000000)`,
     )
   }
 
@@ -354,12 +369,13 @@ export class IngestInbox {
       return
     }
 
-    // One entry. A race with another writer (a unique key, a conflict) or
-    // a lost connection passes: try it again, waiting longer each time.
-    // Only an entry that fails three times in a row while the store answers
-    // is set aside, whole, in ingest_failed.
+    // One entry. A race with another writer (a unique key, a conflict)
+    // passes: try it again, waiting longer each time. Only an entry that
+    // fails three times in a row while the store answers is set aside,
+    // whole, in ingest_failed. A lost connection says nothing of the entry
+    // and counts as no failure of it.
     const id = ids[0]
-    if (id !== undefined) {
+    if (id !== undefined && !isConnectionLoss(error)) {
       const failures = (this.entryFailures.get(id) ?? 0) + 1
       this.entryFailures.set(id, failures)
       if (failures >= 3 && (await this.storeAnswers())) {
@@ -370,7 +386,8 @@ export class IngestInbox {
       return
     }
 
-    // Nothing was taken: the store is down or refusing. Wait, up to 30 s.
+    // Nothing was taken, or the connection went: the store is down or
+    // refusing. Wait, longer each time, up to 30 s.
     const waitMs = Math.min(30_000, 250 * 2 ** this.consecutiveStoreFailures)
     this.consecutiveStoreFailures++
     await this.pause(waitMs)

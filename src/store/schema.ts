@@ -415,6 +415,16 @@ export const migrations: Migration[] = [
           ]
         : [],
   },
+  {
+    version: 9,
+    description:
+      'ingestion inbox: the parsed-copy token on stores made before it',
+    // Migration 7 gained its token column after a few stores were made with
+    // an earlier form of it (during development); those get it here.
+    statements: () => [
+      'ALTER TABLE ingest_inbox ADD COLUMN IF NOT EXISTS token VARCHAR',
+    ],
+  },
 ]
 
 /**
