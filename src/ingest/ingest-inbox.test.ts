@@ -45,6 +45,20 @@ async function leaveInInbox(body: string, messages: number) {
   )
 }
 
+/** Makes the next `times` inserts of people fail with `error()`; returns the undo. */
+function failInsertsOfPeople(times: number, error: () => Error): () => void {
+  let left = times
+  const execute = temp.store.execute.bind(temp.store)
+  temp.store.execute = async (sql, params) => {
+    if (sql.includes('INSERT INTO users') && left-- > 0) throw error()
+    return execute(sql, params)
+  }
+
+  return () => {
+    temp.store.execute = execute
+  }
+}
+
 const count = async (table: string) =>
   Number((await temp.store.query(`SELECT count(*) AS n FROM ${table}`))[0]?.n)
 
@@ -129,17 +143,14 @@ describe('the ingestion inbox', () => {
     await leaveInInbox(trackBody(['r1']), 1)
     // The first two inserts of people fail as a concurrent writer's
     // unique-key race would.
-    let failuresLeft = 2
-    const execute = temp.store.execute.bind(temp.store)
-    temp.store.execute = async (sql, params) => {
-      if (sql.includes('INSERT INTO users') && failuresLeft-- > 0)
-        throw new Error('duplicate key value violates unique constraint')
-      return execute(sql, params)
-    }
+    const restore = failInsertsOfPeople(
+      2,
+      () => new Error('duplicate key value violates unique constraint'),
+    )
     const inbox = new IngestInbox(temp.store)
     await inbox.start()
     await inbox.drain()
-    temp.store.execute = execute
+    restore()
 
     expect(await count('events')).toBe(1)
     expect(await count('ingest_failed')).toBe(0)
@@ -150,22 +161,17 @@ describe('the ingestion inbox', () => {
   it('never sets a body aside for lost connections, however many', async () => {
     await leaveInInbox(trackBody(['k1']), 1)
     // Four applies in a row lose the server's session, as a restart would.
-    let lossesLeft = 4
-    const execute = temp.store.execute.bind(temp.store)
-    temp.store.execute = async (sql, params) => {
-      if (sql.includes('INSERT INTO users') && lossesLeft-- > 0) {
-        const ended = Object.assign(
-          new Error('terminating connection due to administrator command'),
-          { code: '57P01' },
-        )
-        throw new Error('insert failed', { cause: ended })
-      }
-      return execute(sql, params)
-    }
+    const restore = failInsertsOfPeople(4, () => {
+      const ended = Object.assign(
+        new Error('terminating connection due to administrator command'),
+        { code: '57P01' },
+      )
+      return new Error('insert failed', { cause: ended })
+    })
     const inbox = new IngestInbox(temp.store)
     await inbox.start()
     await inbox.drain()
-    temp.store.execute = execute
+    restore()
 
     expect(await count('events')).toBe(1)
     expect(await count('ingest_failed')).toBe(0)
