@@ -38,7 +38,7 @@ describe.skipIf(!hasData)('wikiticker over HTTP', () => {
     await importEvents(viaFile.store, [file])
 
     const { writeKey } = await addSource(viaHttp.store, 'wiki')
-    const { app } = createApp(viaHttp.store)
+    const { app, inbox } = createApp(viaHttp.store)
     await app.listen({ port: 0, host: '127.0.0.1' })
     const address = app.server.address()
     const port =
@@ -67,6 +67,8 @@ describe.skipIf(!hasData)('wikiticker over HTTP', () => {
       }
     })
     await Promise.all(senders)
+    // Every answer came once its body was in the inbox: wait until applied.
+    await inbox.drain()
     await app.close()
 
     expect(new Set(statuses)).toEqual(new Set([200]))
