@@ -11,6 +11,7 @@ import { moveToFailed } from './apply-inbox.js'
 import { IngestInbox, isConnectionLoss } from './ingest-inbox.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
+import type { IngestInboxOptions } from './ingest-inbox.js'
 
 let temp: TempStore
 beforeEach(async () => {
@@ -43,6 +44,16 @@ async function leaveInInbox(body: string, messages: number) {
      VALUES ($1, $2, $3, $4, $5, $6)`,
     ['web', receivedAt, null, body, messages, body.length],
   )
+}
+
+/** An inbox on the test store that has applied all it found at start. */
+async function applyWhatIsLeft(
+  options: IngestInboxOptions = {},
+): Promise<IngestInbox> {
+  const inbox = new IngestInbox(temp.store, options)
+  await inbox.start()
+  await inbox.drain()
+  return inbox
 }
 
 /** Makes the next `times` inserts of people fail with `error()`; returns the undo. */
@@ -109,14 +120,12 @@ describe('the ingestion inbox', () => {
     await leaveInInbox('{"batch": [ not json', 5)
     await leaveInInbox(trackBody(['g3']), 1)
     const errors: string[] = []
-    const inbox = new IngestInbox(temp.store, {
+    const inbox = await applyWhatIsLeft({
       log: {
         warn: () => undefined,
         error: (_details, message) => errors.push(message),
       },
     })
-    await inbox.start()
-    await inbox.drain()
 
     const ids = await temp.store.query<{ message_id: string }>(
       'SELECT message_id FROM events ORDER BY 1',
@@ -147,9 +156,7 @@ describe('the ingestion inbox', () => {
       2,
       () => new Error('duplicate key value violates unique constraint'),
     )
-    const inbox = new IngestInbox(temp.store)
-    await inbox.start()
-    await inbox.drain()
+    const inbox = await applyWhatIsLeft()
     restore()
 
     expect(await count('events')).toBe(1)
@@ -168,9 +175,7 @@ describe('the ingestion inbox', () => {
       )
       return new Error('insert failed', { cause: ended })
     })
-    const inbox = new IngestInbox(temp.store)
-    await inbox.start()
-    await inbox.drain()
+    const inbox = await applyWhatIsLeft()
     restore()
 
     expect(await count('events')).toBe(1)
@@ -200,9 +205,7 @@ describe('the ingestion inbox', () => {
     await leaveInInbox(trackBody(['b1', 'b2']), 2)
     expect(await accepting.readBacklog()).toBe(2)
 
-    const applying = new IngestInbox(temp.store)
-    await applying.start()
-    await applying.drain()
+    const applying = await applyWhatIsLeft()
     expect(await accepting.readBacklog()).toBe(0)
     expect(accepting.backlog).toBe(0)
     await applying.stop()
@@ -212,12 +215,10 @@ describe('the ingestion inbox', () => {
   it('applies many bodies in transactions no larger than its limits', async () => {
     for (let n = 0; n < 12; n++) await leaveInInbox(trackBody([`l${n}`]), 1)
     const applied: number[] = []
-    const inbox = new IngestInbox(temp.store, {
+    const inbox = await applyWhatIsLeft({
       apply: { maxMessages: 5 },
       onApplied: (stored) => applied.push(stored),
     })
-    await inbox.start()
-    await inbox.drain()
     expect(applied).toEqual([5, 5, 2])
     expect(await count('events')).toBe(12)
     await inbox.stop()

@@ -82,19 +82,23 @@ export class WriteTurns {
   }
 
   /**
-   * Fills a session-private staging table in the writer's turn: `create`
-   * makes it the first time (and after a rollback dropped it), `clear`
-   * empties it on later calls, then `fill` appends the rows.
+   * Fills a session-private staging table in the writer's turn: `ready`
+   * first (a store may reopen its session, which forgets its staging
+   * tables), then `create` makes the table the first time (and after a
+   * rollback dropped it), `clear` empties it on later calls, and `fill`
+   * appends the rows.
    */
   stage(
     table: string,
     steps: {
+      ready?(): Promise<unknown>
       create(): Promise<void>
       clear(): Promise<void>
       fill(): Promise<void>
     },
   ): Promise<void> {
     return this.run(async () => {
+      await steps.ready?.()
       if (this.stagingTables.has(table)) await steps.clear()
       else {
         await steps.create()

@@ -213,11 +213,9 @@ export class PostgresStore implements Store {
     rows: readonly (readonly AppendValue[])[],
   ): Promise<void> {
     const name = `pg_temp.${quoteIdentifier(table)}`
-    // A writer reopened now has none of the old session's staging tables:
-    // reopen before asking which exist.
-    if (!this.writes.isInsideTransaction)
-      await this.writes.run(() => this.writerForTurn())
     await this.writes.stage(table, {
+      // A writer reopened now has none of the old session's staging tables.
+      ready: () => this.writerForTurn(),
       create: async () => {
         await this.runOnWriter(`DROP TABLE IF EXISTS ${name}`)
         await this.runOnWriter(
