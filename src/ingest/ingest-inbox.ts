@@ -1,10 +1,10 @@
 /**
  * Durable ingestion in two steps.
  *
- * Accept: request bodies from concurrent requests are gathered for a few
- * milliseconds and committed to the `ingest_inbox` table in one statement,
- * on a connection of their own; each request is answered once that commit
- * returns. A crash after the answer loses nothing: the body is on disk.
+ * Accept: request bodies from concurrent requests (those that arrive while
+ * the previous commit runs) are committed to the `ingest_inbox` table in one
+ * statement, on a connection of their own; each request is answered once
+ * that commit returns. A crash after the answer loses nothing: the body is on disk.
  *
  * Apply: one loop takes the oldest bodies (up to thousands of messages at a
  * time), writes their messages and deletes them from the inbox in one
@@ -45,7 +45,11 @@ interface InboxLog {
 }
 
 export interface IngestInboxOptions {
-  /** How long accepts wait for more requests before committing (ms). */
+  /**
+   * How long an accept waits for more requests before committing (ms). 0,
+   * the default, commits at once; requests arriving during that commit go
+   * together in the next.
+   */
   lingerMs?: number
   /** Unapplied messages past which requests are refused (503). */
   backlogLimit?: number
@@ -108,7 +112,7 @@ export class IngestInbox {
   private readonly log: InboxLog
 
   private waiting: Waiting[] = []
-  private timer: NodeJS.Timeout | undefined
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   private accepting: Promise<void> | undefined
   private applying: Promise<void> | undefined
   private wakeAgain = false
@@ -130,7 +134,7 @@ export class IngestInbox {
 
   constructor(store: Store, options: IngestInboxOptions = {}) {
     this.store = store
-    this.lingerMs = options.lingerMs ?? 2
+    this.lingerMs = options.lingerMs ?? 0
     this.backlogLimit = options.backlogLimit ?? backlogLimitFromEnvironment()
     this.limits = {
       maxEntries: options.apply?.maxEntries ?? 2_000,
@@ -200,8 +204,11 @@ export class IngestInbox {
     return new Promise((resolve, reject) => {
       this.waiting.push({ entry, resolve, reject })
       // While a commit runs, requests gather; it takes them all when done.
-      if (this.accepting === undefined)
-        this.timer ??= setTimeout(() => this.startAccepting(), this.lingerMs)
+      if (this.accepting === undefined && this.timer === undefined)
+        this.timer =
+          this.lingerMs > 0
+            ? setTimeout(() => this.startAccepting(), this.lingerMs)
+            : setImmediate(() => this.startAccepting())
     })
   }
 
@@ -242,7 +249,10 @@ export class IngestInbox {
   }
 
   private startAccepting(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer as NodeJS.Timeout)
+      clearImmediate(this.timer as NodeJS.Immediate)
+    }
     this.timer = undefined
     if (this.accepting !== undefined || this.waiting.length === 0) return
 

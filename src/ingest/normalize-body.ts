@@ -34,15 +34,16 @@ export function normalizeBody(
   const items: unknown[] = isBatch ? (body?.batch as unknown[]) : [body]
   const accepted: NormalizedMessage[] = []
   const rejected: IngestIssue[] = []
+  const messageEnvelope = {
+    sourceId: envelope.sourceId,
+    receivedAt: envelope.receivedAt,
+    batchSentAt: body?.sentAt,
+    ...(envelope.impliedType === null
+      ? {}
+      : { impliedType: envelope.impliedType }),
+  }
   items.forEach((item, index) => {
-    const result = normalizeMessage(item, {
-      sourceId: envelope.sourceId,
-      receivedAt: envelope.receivedAt,
-      batchSentAt: body?.sentAt,
-      ...(envelope.impliedType === null
-        ? {}
-        : { impliedType: envelope.impliedType }),
-    })
+    const result = normalizeMessage(item, messageEnvelope)
     if (result.ok) accepted.push(result.message)
     else rejected.push(...result.issues.map((issue) => ({ ...issue, index })))
   })

@@ -162,6 +162,88 @@ describe('normalizeMessage: rejections', () => {
   })
 })
 
+describe('normalizeMessage: depth, size and text, read in one walk', () => {
+  // The message object itself is level 1, so properties nested n deep make n + 1.
+  const nested = (levels: number) => {
+    let value: unknown = 'leaf'
+    for (let level = 0; level < levels; level++) value = { k: value }
+    return { type: 'track', event: 'E', userId: 'u', properties: value }
+  }
+
+  it('takes a message nested exactly 64 levels and refuses 65', () => {
+    expect(codes(nested(63))).toEqual([])
+    expect(codes(nested(64))).toEqual(['INGEST_FIELD_INVALID'])
+  })
+
+  it('counts arrays as levels too', () => {
+    let value: unknown = 1
+    for (let level = 0; level < 64; level++) value = [value]
+    expect(
+      codes({
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        properties: { a: value },
+      }),
+    ).toEqual(['INGEST_FIELD_INVALID'])
+  })
+
+  it('measures the size as the JSON text, exactly, at the 32 KB edge', () => {
+    const sized = (bytes: number) => {
+      const shell = {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        properties: { s: '' },
+      }
+      const filler = bytes - Buffer.byteLength(JSON.stringify(shell))
+      return {
+        ...shell,
+        properties: {
+          s: 'é'.repeat(Math.floor(filler / 2)) + 'a'.repeat(filler % 2),
+        },
+      }
+    }
+    // 'é' is 2 bytes of UTF-8: 32,768 bytes in all is the limit itself.
+    expect(Buffer.byteLength(JSON.stringify(sized(32_768)))).toBe(32_768)
+    expect(codes(sized(32_768))).toEqual([])
+    const over = normalizeMessage(
+      sized(32_770),
+      envelope('2030-01-01T00:00:00Z'),
+    )
+    expect(over.ok).toBe(false)
+    if (!over.ok)
+      expect(over.issues[0]?.message).toContain('message is 32770 bytes')
+  })
+
+  it('counts escaped characters at their escaped size', () => {
+    // A control character is 6 bytes as JSON (\u0001): 6,000 of them are 36 KB.
+    expect(
+      codes({
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        properties: { s: '\u0001'.repeat(6_000) },
+      }),
+    ).toEqual(['INGEST_MESSAGE_TOO_LARGE'])
+  })
+
+  it('sanitizes a NUL or a lone surrogate in a key, deep down', () => {
+    const message = accepted(
+      {
+        type: 'track',
+        event: 'E',
+        userId: 'u',
+        properties: { outer: [{ 'k\u0000': 'v', ok: '\uDC00' }] },
+      },
+      '2030-01-01T00:00:00Z',
+    )
+    expect(message.properties).toEqual({
+      outer: [{ 'k\uFFFD': 'v', ok: '\uFFFD' }],
+    })
+  })
+})
+
 describe('normalizeMessage: text', () => {
   it('replaces NUL and lone surrogates and keeps accents and emoji', () => {
     const message = accepted(

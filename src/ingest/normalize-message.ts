@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto'
 
 import { messageSizeLimitBytes } from './ingest-error.js'
 import { messageTypes } from './message-types.js'
+import { inspectMessage } from './inspect-message.js'
 import { readTime } from './read-message-time.js'
 import { sanitizeText } from './sanitize-text.js'
 
@@ -45,21 +46,6 @@ export interface NormalizedMessage {
 /** Objects and arrays nest at most this deep in a message. */
 export const maxNestingDepth = 64
 
-// Iterative, so no input can overflow the stack; stops past `limit`.
-function nestingDepth(value: unknown, limit: number): number {
-  let deepest = 0
-  const stack: [unknown, number][] = [[value, 0]]
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop() as [unknown, number]
-    if (item === null || typeof item !== 'object') continue
-    deepest = Math.max(deepest, depth + 1)
-    if (deepest > limit) return deepest
-    for (const inner of Object.values(item)) stack.push([inner, depth + 1])
-  }
-
-  return deepest
-}
-
 export type NormalizeResult =
   | { ok: true; message: NormalizedMessage }
   | { ok: false; issues: IngestIssue[] }
@@ -79,7 +65,10 @@ export function normalizeMessage(
     return { ok: false, issues }
   }
 
-  if (nestingDepth(raw, maxNestingDepth) > maxNestingDepth) {
+  // One walk answers depth, text and (roughly) size; the exact size and a
+  // sanitized copy are made only when it says they may be needed.
+  const inspection = inspectMessage(raw, maxNestingDepth)
+  if (inspection.tooDeep) {
     reject(
       'INGEST_FIELD_INVALID',
       '',
@@ -88,20 +77,10 @@ export function normalizeMessage(
     return { ok: false, issues }
   }
 
-  let size: number
-  let message: JsonObject
-  try {
-    size = Buffer.byteLength(JSON.stringify(raw), 'utf8')
-    message = sanitizeText(raw as JsonObject)
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error
-    reject(
-      'INGEST_FIELD_INVALID',
-      '',
-      'the message is nested too deeply to read',
-    )
-    return { ok: false, issues }
-  }
+  const size =
+    inspection.sizeBound <= messageSizeLimitBytes
+      ? inspection.sizeBound
+      : Buffer.byteLength(JSON.stringify(raw), 'utf8')
   if (size > messageSizeLimitBytes) {
     reject(
       'INGEST_MESSAGE_TOO_LARGE',
@@ -112,6 +91,11 @@ export function normalizeMessage(
 
     return { ok: false, issues }
   }
+  // JSON.parse keeps every input key, `__proto__` too, as an own data
+  // property, so the parsed objects are used as they are.
+  const message = inspection.hasSuspectText
+    ? sanitizeText(raw as JsonObject)
+    : (raw as JsonObject)
 
   const type = readType(message, envelope, reject)
   const userId = readId(message, 'userId', reject)

@@ -29,9 +29,6 @@ const zonedIso =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/i
 const zonelessIso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/
 const digits = /^-?\d+(\.\d+)?$/
-// What SDKs send nearly always (Date.toISOString()): read field by field.
-const utcIso =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$/
 
 /**
  * Parses one instant.
@@ -101,16 +98,47 @@ function readInstant(value: unknown, zone?: string): ParsedInstant {
   return invalid(`${JSON.stringify(value)} is not an ISO 8601 instant`)
 }
 
-// A canonical UTC instant, or undefined to take the general path (which
-// also names what is wrong). Impossible dates and times are not read here.
+// A canonical UTC instant (`YYYY-MM-DDTHH:MM:SS[.s{1,3}]Z`, what
+// Date.toISOString() and nearly every SDK send), read character by
+// character, or undefined to take the general path (which also names what
+// is wrong). Impossible dates and times are not read here.
 function readUtcIso(text: string): Date | undefined {
-  const match = utcIso.exec(text)
-  if (match === null) return undefined
-  const [year, month, day, hour, minute, second] = match
-    .slice(1, 7)
-    .map(Number) as [number, number, number, number, number, number]
-  const milliseconds = Number((match[7] ?? '').padEnd(3, '0'))
-  if (hour > 23 || minute > 59 || second > 59) return undefined
+  const length = text.length
+  if (length < 20 || length > 24 || length === 21) return undefined
+  if (
+    text.charCodeAt(4) !== dash ||
+    text.charCodeAt(7) !== dash ||
+    text.charCodeAt(10) !== letterT ||
+    text.charCodeAt(13) !== colon ||
+    text.charCodeAt(16) !== colon ||
+    text.charCodeAt(length - 1) !== letterZ
+  )
+    return undefined
+  const year = readDigits(text, 0, 4)
+  const month = readDigits(text, 5, 2)
+  const day = readDigits(text, 8, 2)
+  const hour = readDigits(text, 11, 2)
+  const minute = readDigits(text, 14, 2)
+  const second = readDigits(text, 17, 2)
+  let milliseconds = 0
+  if (length > 20) {
+    if (text.charCodeAt(19) !== dot) return undefined
+    const fraction = readDigits(text, 20, length - 21)
+    if (fraction < 0) return undefined
+    milliseconds = fraction * 10 ** (24 - length)
+  }
+  if (
+    year < 0 ||
+    month < 0 ||
+    day < 0 ||
+    hour < 0 ||
+    minute < 0 ||
+    second < 0 ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  )
+    return undefined
   const time = Date.UTC(
     year,
     month - 1,
@@ -121,6 +149,10 @@ function readUtcIso(text: string): Date | undefined {
     milliseconds,
   )
   const date = new Date(time)
+  // Every month has a 28th, and from the year 100 on Date.UTC reads the
+  // year as written: such a date needs no second look.
+  if (year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 28)
+    return date
   // Date.UTC maps years below 100 to 19xx, and rolls Feb 30 into March.
   if (
     date.getUTCFullYear() !== year ||
@@ -130,6 +162,24 @@ function readUtcIso(text: string): Date | undefined {
     return undefined
 
   return isStorableInstant(date) ? date : undefined
+}
+
+const dash = 45
+const colon = 58
+const dot = 46
+const letterT = 84
+const letterZ = 90
+
+// The number `count` ASCII digits at `start` spell, or -1 if one is not a digit.
+function readDigits(text: string, start: number, count: number): number {
+  let value = 0
+  for (let index = start; index < start + count; index++) {
+    const digit = text.charCodeAt(index) - 48
+    if (digit < 0 || digit > 9) return -1
+    value = value * 10 + digit
+  }
+
+  return value
 }
 
 // Date() rolls 2024-02-30 over to March 1st; a message never means that.

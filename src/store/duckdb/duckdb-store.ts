@@ -23,10 +23,14 @@ import { duckDbDialect } from './duckdb-dialect.js'
 
 import type {
   DuckDBConnection,
+  DuckDBPreparedStatement,
   DuckDBType,
   DuckDBValue,
 } from '@duckdb/node-api'
 import type { AppendValue, Row, SqlParam, Store } from '../store.js'
+
+/** Statements the committer connection keeps prepared, at most. */
+const preparedStatementsKept = 64
 
 /** Opens (creating if needed) a DuckDB file, or `:memory:`. */
 export async function openDuckDbStore(path: string): Promise<DuckDbStore> {
@@ -90,6 +94,10 @@ export class DuckDbStore implements Store {
   private readonly writes = new WriteTurns()
   private readonly readLock = new Mutex()
   private readonly commitLock = new Mutex()
+  private readonly committerStatements = new Map<
+    string,
+    DuckDBPreparedStatement
+  >()
 
   constructor(
     location: string,
@@ -161,7 +169,41 @@ export class DuckDbStore implements Store {
     sql: string,
     params: readonly SqlParam[] = [],
   ): Promise<void> {
-    await this.commitLock.run(() => runStatement(this.committer, sql, params))
+    await this.commitLock.run(async () => {
+      try {
+        const statement = await this.committerStatement(sql)
+        const { values, types } = bindParams(params)
+        statement.bind(values, types)
+        await statement.run()
+      } catch (error) {
+        throw queryError(sql, error)
+      }
+    })
+  }
+
+  // The ingestion inbox commits the same few statements thousands of times
+  // a second: prepared once, each costs one trip to DuckDB, not three.
+  private async committerStatement(
+    sql: string,
+  ): Promise<DuckDBPreparedStatement> {
+    const cached = this.committerStatements.get(sql)
+    if (cached !== undefined) {
+      // Map order is use order: the oldest is evicted first.
+      this.committerStatements.delete(sql)
+      this.committerStatements.set(sql, cached)
+      return cached
+    }
+
+    const statement = await this.committer.prepare(sql)
+    this.committerStatements.set(sql, statement)
+    if (this.committerStatements.size > preparedStatementsKept) {
+      const [oldestSql, oldest] = this.committerStatements.entries().next()
+        .value as [string, DuckDBPreparedStatement]
+      this.committerStatements.delete(oldestSql)
+      oldest.destroySync()
+    }
+
+    return statement
   }
 
   async appendRows(
@@ -234,6 +276,9 @@ export class DuckDbStore implements Store {
     await this.writes.drain()
     await this.readLock.run(async () => undefined)
     await this.commitLock.run(async () => undefined)
+    for (const statement of this.committerStatements.values())
+      statement.destroySync()
+    this.committerStatements.clear()
     this.committer.closeSync()
     this.reader.closeSync()
     this.connection.closeSync()
