@@ -224,6 +224,85 @@ describe('the ingestion inbox', () => {
     await inbox.stop()
   })
 
+  describe('giving way to requests that keep coming', () => {
+    /** Accepts one body every 10 ms, not waiting for commits, until `until()` or `ms` pass. */
+    async function keepAccepting(
+      inbox: IngestInbox,
+      ms: number,
+      until: () => Promise<boolean> = async () => false,
+    ): Promise<number> {
+      const started = Date.now()
+      const accepted: Promise<void>[] = []
+      while (Date.now() - started < ms && !(await until())) {
+        const id = `k${accepted.length}`
+        accepted.push(
+          inbox.accept({
+            sourceId: 'web',
+            receivedAt: new Date(),
+            impliedType: null,
+            body: trackBody([id]),
+            messages: 1,
+          }),
+        )
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      await Promise.all(accepted)
+      return accepted.length
+    }
+
+    const events = async () =>
+      Number(
+        (
+          await temp.store.query<{ n: number }>(
+            'SELECT count(*) AS n FROM events',
+          )
+        )[0]?.n,
+      )
+
+    it('applies nothing while requests arrive closer than giveWayMs, then everything once they pause', async () => {
+      const inbox = new IngestInbox(temp.store, {
+        giveWayMs: 1_500,
+        maxApplyLagMs: 600_000,
+      })
+      await inbox.start()
+      // Done with what start found (nothing), so no apply is under way.
+      await inbox.drain()
+      const sent = await keepAccepting(inbox, 300)
+      expect(sent).toBeGreaterThan(5)
+      expect(await events()).toBe(0)
+      expect(await inbox.readBacklog()).toBe(sent)
+
+      // No drain(): the applier starts by itself once the requests pause.
+      while ((await inbox.readBacklog()) > 0)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(await events()).toBe(sent)
+      await inbox.stop()
+    })
+
+    it('applies once the oldest message has waited maxApplyLagMs, though requests keep coming', async () => {
+      const inbox = new IngestInbox(temp.store, {
+        giveWayMs: 600_000,
+        maxApplyLagMs: 200,
+      })
+      await inbox.start()
+      // Stops once something is applied; 30 s is only a cap for a broken applier.
+      await keepAccepting(inbox, 30_000, async () => (await events()) > 0)
+      expect(await events()).toBeGreaterThan(0)
+      await inbox.stop()
+    })
+
+    it('applies at once on stop(), however recent the last request', async () => {
+      const inbox = new IngestInbox(temp.store, {
+        giveWayMs: 600_000,
+        maxApplyLagMs: 600_000,
+      })
+      await inbox.start()
+      const sent = await keepAccepting(inbox, 100)
+      await inbox.stop()
+      expect(await events()).toBe(sent)
+    })
+  })
+
   it('refuses accepts once stopped, and says so', async () => {
     const inbox = new IngestInbox(temp.store)
     await inbox.stop()

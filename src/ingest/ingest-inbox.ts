@@ -55,6 +55,13 @@ export interface IngestInboxOptions {
   backlogLimit?: number
   /** How much one apply transaction takes. */
   apply?: Partial<ApplyLimits>
+  /**
+   * While requests keep arriving (one within this many ms), applying gives
+   * way to accepting them...
+   */
+  giveWayMs?: number
+  /** ...until the oldest waiting message has waited this long (ms). */
+  maxApplyLagMs?: number
   /** Parsed messages kept in memory for the applier, at most. */
   parsedCopiesLimit?: number
   /** How long `stop()` keeps applying before it leaves the rest for next start (ms). */
@@ -90,6 +97,18 @@ export function isConnectionLoss(error: unknown): boolean {
   return false
 }
 
+function applyLagFromEnvironment(): number {
+  const text = process.env.LEADLENS_INGEST_APPLY_LAG_MS
+  if (text === undefined || text === '') return 2_000
+  if (!/^\d+$/.test(text.trim())) {
+    throw new Error(
+      `LEADLENS_INGEST_APPLY_LAG_MS=${text} is not a number of milliseconds (e.g. 2000)`,
+    )
+  }
+
+  return Number(text)
+}
+
 function backlogLimitFromEnvironment(): number {
   const text = process.env.LEADLENS_INGEST_BACKLOG_LIMIT
   if (text === undefined || text === '') return 1_000_000
@@ -108,6 +127,8 @@ export class IngestInbox {
   private readonly backlogLimit: number
   private readonly limits: ApplyLimits
   private readonly stopApplyingWithinMs: number
+  private readonly giveWayMs: number
+  private readonly maxApplyLagMs: number
   private readonly onApplied: ((stored: number) => void) | undefined
   private readonly log: InboxLog
 
@@ -129,6 +150,11 @@ export class IngestInbox {
   private readonly entryFailures = new Map<number, number>()
   private consecutiveStoreFailures = 0
   private cancelPause: (() => void) | undefined
+  private cancelGiveWay: (() => void) | undefined
+  /** When the last request was handed to accept(). */
+  private lastAcceptAt = 0
+  /** drain() wants everything applied now: nothing gives way. */
+  private draining = 0
   /** Parsed copies of accepted entries, by token, until applied. */
   private readonly parsedCopies: ParsedCopies
 
@@ -142,6 +168,8 @@ export class IngestInbox {
       maxBytes: options.apply?.maxBytes ?? 16 * 1024 * 1024,
     }
     this.stopApplyingWithinMs = options.stopApplyingWithinMs ?? 20_000
+    this.giveWayMs = options.giveWayMs ?? 20
+    this.maxApplyLagMs = options.maxApplyLagMs ?? applyLagFromEnvironment()
     this.parsedCopies = new ParsedCopies(options.parsedCopiesLimit ?? 100_000)
     this.onApplied = options.onApplied
     this.log = options.log ?? silentLog
@@ -201,6 +229,8 @@ export class IngestInbox {
       return Promise.reject(new Error('the ingestion inbox is stopped'))
     }
 
+    this.lastAcceptAt = Date.now()
+
     return new Promise((resolve, reject) => {
       this.waiting.push({ entry, resolve, reject })
       // While a commit runs, requests gather; it takes them all when done.
@@ -214,9 +244,15 @@ export class IngestInbox {
 
   /** Waits until everything accepted so far is applied (or failed). */
   async drain(): Promise<void> {
-    await this.flushAccepts()
-    this.wake()
-    while (this.applying !== undefined) await this.applying
+    this.draining++
+    try {
+      await this.flushAccepts()
+      this.cancelGiveWay?.()
+      this.wake()
+      while (this.applying !== undefined) await this.applying
+    } finally {
+      this.draining--
+    }
   }
 
   /**
@@ -226,6 +262,7 @@ export class IngestInbox {
   async stop(): Promise<void> {
     await this.flushAccepts()
     this.stopAt = Date.now() + this.stopApplyingWithinMs
+    this.cancelGiveWay?.()
     const deadline = setTimeout(
       () => this.cancelPause?.(),
       this.stopApplyingWithinMs,
@@ -330,10 +367,61 @@ export class IngestInbox {
   // Until the inbox is empty (or stop's time is up).
   private async applyAll(): Promise<void> {
     while (Date.now() < this.stopAt) {
+      await this.giveWay()
       const step = await this.applyOnce()
       if (step === 'empty') return
       // Requests waiting on the event loop go first.
       await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /**
+   * Accepting goes first: while requests keep arriving, the applier waits
+   * for a gap of `giveWayMs` between them, but never longer than until the
+   * oldest waiting message has waited `maxApplyLagMs`. So a burst is
+   * acknowledged at the speed of accepting alone and applied right after
+   * it; under load that never pauses, applying runs back to back once the
+   * lag is reached, as fast as it can, and lists lag by about that much.
+   * stop() and drain() apply at once.
+   */
+  private async giveWay(): Promise<void> {
+    let oldest: number | undefined
+    while (this.draining === 0 && this.stopAt === Number.POSITIVE_INFINITY) {
+      const sinceAccept = Date.now() - this.lastAcceptAt
+      if (sinceAccept >= this.giveWayMs) return
+      oldest ??= await this.readOldestWaiting()
+      const lagLeft = oldest + this.maxApplyLagMs - Date.now()
+      if (lagLeft <= 0) return
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          resolve,
+          Math.min(lagLeft, this.giveWayMs - sinceAccept),
+        )
+        this.cancelGiveWay = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.cancelGiveWay = undefined
+    }
+  }
+
+  // When the oldest entry in the inbox arrived (by any server); now if none.
+  private async readOldestWaiting(): Promise<number> {
+    try {
+      const rows = await this.store.query<{ oldest: string | Date | null }>(
+        'SELECT min(received_at) AS oldest FROM ingest_inbox',
+      )
+      const oldest = rows[0]?.oldest
+      if (oldest === null || oldest === undefined) return Date.now()
+      const time = new Date(oldest).getTime()
+      // A receipt time ahead of this clock counts as now.
+      return Number.isNaN(time)
+        ? Number.NEGATIVE_INFINITY
+        : Math.min(time, Date.now())
+    } catch {
+      // The apply that follows meets the same trouble and handles it.
+      return Number.NEGATIVE_INFINITY
     }
   }
 
