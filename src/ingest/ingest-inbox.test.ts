@@ -303,6 +303,23 @@ describe('the ingestion inbox', () => {
     })
   })
 
+  it('names a bad ingestion setting in the environment instead of guessing', () => {
+    const saved = { ...process.env }
+    try {
+      process.env.LEADLENS_INGEST_APPLY_LAG_MS = '2s'
+      expect(() => new IngestInbox(temp.store)).toThrow(
+        'LEADLENS_INGEST_APPLY_LAG_MS=2s is not a number of milliseconds',
+      )
+      process.env.LEADLENS_INGEST_APPLY_LAG_MS = '0'
+      process.env.LEADLENS_INGEST_BACKLOG_LIMIT = '0'
+      expect(() => new IngestInbox(temp.store)).toThrow(
+        'LEADLENS_INGEST_BACKLOG_LIMIT=0 is not a number of messages of at least 1',
+      )
+    } finally {
+      process.env = saved
+    }
+  })
+
   it('refuses accepts once stopped, and says so', async () => {
     const inbox = new IngestInbox(temp.store)
     await inbox.stop()

@@ -4,7 +4,8 @@
  * Accept: request bodies from concurrent requests (those that arrive while
  * the previous commit runs) are committed to the `ingest_inbox` table in one
  * statement, on a connection of their own; each request is answered once
- * that commit returns. A crash after the answer loses nothing: the body is on disk.
+ * that commit returns. A crash after the answer loses nothing: the body is
+ * on disk.
  *
  * Apply: one loop takes the oldest bodies (up to thousands of messages at a
  * time), writes their messages and deletes them from the inbox in one
@@ -13,9 +14,11 @@
  *
  * A request therefore costs a parse, validation and a share of one small
  * commit, and the writes to events, people, accounts and rollups happen in
- * large transactions whatever the number of clients. Until the applier
- * catches up, lists do not see the newest events (about a second under
- * the bench's load); past `backlogLimit` unapplied messages new requests get 503.
+ * large transactions whatever the number of clients. Answering goes first:
+ * the applier gives way to requests that keep coming, for up to
+ * `maxApplyLagMs` of lag (see giveWay). Until it catches up, lists do not
+ * see the newest events; past `backlogLimit` unapplied messages new
+ * requests get 503.
  */
 import {
   InboxBatchError,
@@ -385,17 +388,20 @@ export class IngestInbox {
    * stop() and drain() apply at once.
    */
   private async giveWay(): Promise<void> {
+    const applyNow = () =>
+      this.draining > 0 || this.stopAt !== Number.POSITIVE_INFINITY
     let oldest: number | undefined
-    while (this.draining === 0 && this.stopAt === Number.POSITIVE_INFINITY) {
-      const sinceAccept = Date.now() - this.lastAcceptAt
-      if (sinceAccept >= this.giveWayMs) return
+    const sinceAccept = () => Date.now() - this.lastAcceptAt
+    while (!applyNow() && sinceAccept() < this.giveWayMs) {
       oldest ??= await this.readOldestWaiting()
+      const quietFor = sinceAccept()
+      if (applyNow() || quietFor >= this.giveWayMs) return
       const lagLeft = oldest + this.maxApplyLagMs - Date.now()
       if (lagLeft <= 0) return
       await new Promise<void>((resolve) => {
         const timer = setTimeout(
           resolve,
-          Math.min(lagLeft, this.giveWayMs - sinceAccept),
+          Math.min(lagLeft, this.giveWayMs - quietFor),
         )
         this.cancelGiveWay = () => {
           clearTimeout(timer)
