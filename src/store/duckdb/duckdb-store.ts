@@ -174,7 +174,12 @@ export class DuckDbStore implements Store {
         const statement = await this.committerStatement(sql)
         const { values, types } = bindParams(params)
         statement.bind(values, types)
-        await statement.run()
+        try {
+          await statement.run()
+        } finally {
+          // A kept statement must not keep its values (request bodies).
+          statement.clearBindings()
+        }
       } catch (error) {
         throw queryError(sql, error)
       }
