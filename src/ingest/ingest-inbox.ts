@@ -100,28 +100,36 @@ export function isConnectionLoss(error: unknown): boolean {
   return false
 }
 
-function applyLagFromEnvironment(): number {
-  const text = process.env.LEADLENS_INGEST_APPLY_LAG_MS
-  if (text === undefined || text === '') return 2_000
-  if (!/^\d+$/.test(text.trim())) {
-    throw new Error(
-      `LEADLENS_INGEST_APPLY_LAG_MS=${text} is not a number of milliseconds (e.g. 2000)`,
-    )
+/** A whole number from the environment, or `fallback` when unset. */
+function settingFromEnvironment(
+  name: string,
+  fallback: number,
+  rule: { least: number; what: string },
+): number {
+  const text = process.env[name]
+  if (text === undefined || text === '') return fallback
+  if (!/^\d+$/.test(text.trim()) || Number(text) < rule.least) {
+    throw new Error(`${name}=${text} is not ${rule.what} (e.g. ${fallback})`)
   }
 
   return Number(text)
 }
 
-function backlogLimitFromEnvironment(): number {
-  const text = process.env.LEADLENS_INGEST_BACKLOG_LIMIT
-  if (text === undefined || text === '') return 1_000_000
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
-    throw new Error(
-      `LEADLENS_INGEST_BACKLOG_LIMIT=${text} is not a number of messages of at least 1 (e.g. 1000000)`,
-    )
-  }
+// A wait that `cancel` cuts short.
+function cancellableDelay(ms: number): {
+  done: Promise<void>
+  cancel: () => void
+} {
+  let cancel = () => undefined as void
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    cancel = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+  })
 
-  return Number(text)
+  return { done, cancel }
 }
 
 export class IngestInbox {
@@ -164,7 +172,12 @@ export class IngestInbox {
   constructor(store: Store, options: IngestInboxOptions = {}) {
     this.store = store
     this.lingerMs = options.lingerMs ?? 0
-    this.backlogLimit = options.backlogLimit ?? backlogLimitFromEnvironment()
+    this.backlogLimit =
+      options.backlogLimit ??
+      settingFromEnvironment('LEADLENS_INGEST_BACKLOG_LIMIT', 1_000_000, {
+        least: 1,
+        what: 'a number of messages of at least 1',
+      })
     this.limits = {
       maxEntries: options.apply?.maxEntries ?? 2_000,
       maxMessages: options.apply?.maxMessages ?? 20_000,
@@ -172,7 +185,12 @@ export class IngestInbox {
     }
     this.stopApplyingWithinMs = options.stopApplyingWithinMs ?? 20_000
     this.giveWayMs = options.giveWayMs ?? 20
-    this.maxApplyLagMs = options.maxApplyLagMs ?? applyLagFromEnvironment()
+    this.maxApplyLagMs =
+      options.maxApplyLagMs ??
+      settingFromEnvironment('LEADLENS_INGEST_APPLY_LAG_MS', 2_000, {
+        least: 0,
+        what: 'a number of milliseconds',
+      })
     this.parsedCopies = new ParsedCopies(options.parsedCopiesLimit ?? 100_000)
     this.onApplied = options.onApplied
     this.log = options.log ?? silentLog
@@ -398,16 +416,11 @@ export class IngestInbox {
       if (applyNow() || quietFor >= this.giveWayMs) return
       const lagLeft = oldest + this.maxApplyLagMs - Date.now()
       if (lagLeft <= 0) return
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(
-          resolve,
-          Math.min(lagLeft, this.giveWayMs - quietFor),
-        )
-        this.cancelGiveWay = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
+      const delay = cancellableDelay(
+        Math.min(lagLeft, this.giveWayMs - quietFor),
+      )
+      this.cancelGiveWay = delay.cancel
+      await delay.done
       this.cancelGiveWay = undefined
     }
   }
@@ -516,14 +529,11 @@ export class IngestInbox {
 
   // A wait that stop() cuts short when its time is up.
   private async pause(ms: number): Promise<void> {
-    const waitMs = Math.max(0, Math.min(ms, this.stopAt - Date.now()))
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs)
-      this.cancelPause = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
+    const delay = cancellableDelay(
+      Math.max(0, Math.min(ms, this.stopAt - Date.now())),
+    )
+    this.cancelPause = delay.cancel
+    await delay.done
     this.cancelPause = undefined
   }
 
