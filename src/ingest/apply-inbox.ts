@@ -9,6 +9,7 @@ import { normalizeBody } from './normalize-body.js'
 import { writeMessages } from './write-messages.js'
 
 import type { Store } from '../store/store.js'
+import type { BodyEnvelope } from './normalize-body.js'
 import type { MessageType, NormalizedMessage } from './normalize-message.js'
 import type { WriteResult } from './write-messages.js'
 
@@ -50,7 +51,7 @@ export class InboxBatchError extends Error {
   }
 }
 
-interface EntryHead {
+export interface EntryHead {
   id: number
   messages: number
   bytes: number
@@ -183,9 +184,12 @@ async function readBodies(store: Store): Promise<Map<number, Entry>> {
   return new Map(reread.map((entry) => [Number(entry.id), entry]))
 }
 
-// The oldest entries, in order, while they fit; the first one always.
-function takeWithin(heads: EntryHead[], limits: ApplyLimits): EntryHead[] {
-  const taken: EntryHead[] = []
+/** The oldest entries, in order, while they fit; the first one always. */
+export function takeWithin<Head extends Omit<EntryHead, 'token'>>(
+  heads: readonly Head[],
+  limits: ApplyLimits,
+): Head[] {
+  const taken: Head[] = []
   let messages = 0
   let bytes = 0
   for (const head of heads) {
@@ -202,11 +206,20 @@ function takeWithin(heads: EntryHead[], limits: ApplyLimits): EntryHead[] {
 function messagesOf(entry: Entry): NormalizedMessage[] {
   const impliedType =
     messageTypes.find((type) => type === entry.implied_type) ?? null
-  const normalized = normalizeBody(JSON.parse(entry.body), {
+
+  return normalizeStoredBody(entry.body, {
     sourceId: entry.source_id,
     receivedAt: new Date(entry.received_at),
     impliedType: impliedType as MessageType | null,
   })
+}
+
+/** The messages of a stored body, normalised with the envelope it arrived with. */
+export function normalizeStoredBody(
+  body: string,
+  envelope: BodyEnvelope,
+): NormalizedMessage[] {
+  const normalized = normalizeBody(JSON.parse(body), envelope)
 
   return normalized.ok ? normalized.accepted : []
 }

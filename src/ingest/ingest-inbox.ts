@@ -2,10 +2,11 @@
  * Durable ingestion in two steps.
  *
  * Accept: request bodies from concurrent requests (those that arrive while
- * the previous commit runs) are committed to the `ingest_inbox` table in one
- * statement, on a connection of their own; each request is answered once
- * that commit returns. A crash after the answer loses nothing: the body is
- * on disk.
+ * the previous commit runs) are committed together to the inbox's queue
+ * (inbox-queue.ts): the accept journal beside a DuckDB file, or the
+ * `ingest_inbox` table, on a connection of its own. Each request is
+ * answered once that commit returns. A crash after the answer loses
+ * nothing: the body is on disk.
  *
  * Apply: one loop takes the oldest bodies (up to thousands of messages at a
  * time), writes their messages and deletes them from the inbox in one
@@ -20,15 +21,14 @@
  * see the newest events; past `backlogLimit` unapplied messages new
  * requests get 503.
  */
-import {
-  InboxBatchError,
-  applyInboxBatch,
-  moveToFailed,
-} from './apply-inbox.js'
+import { InboxBatchError } from './apply-inbox.js'
+import { TableQueue } from './inbox-queue.js'
+import { JournalQueue } from './journal-queue.js'
 import { ParsedCopies } from './parsed-copies.js'
 
 import type { Store } from '../store/store.js'
 import type { ApplyLimits, AppliedBatch } from './apply-inbox.js'
+import type { InboxQueue } from './inbox-queue.js'
 import type { IngestWarning } from './ingest-error.js'
 import type { BodyEnvelope } from './normalize-body.js'
 import type { NormalizedMessage } from './normalize-message.js'
@@ -72,6 +72,11 @@ export interface IngestInboxOptions {
   /** Called after each apply that stored something new. */
   onApplied?: (stored: number) => void
   log?: InboxLog
+  /**
+   * Where accepted bodies wait: the store's accept journal when it has one
+   * (a DuckDB file), else its `ingest_inbox` table. 'table' forces the table.
+   */
+  queue?: 'journal' | 'table'
 }
 
 interface Waiting {
@@ -79,9 +84,6 @@ interface Waiting {
   resolve: () => void
   reject: (error: unknown) => void
 }
-
-/** Rows per accept statement: 7 bound values each. */
-const rowsPerInsert = 500
 
 const silentLog: InboxLog = { warn: () => undefined, error: () => undefined }
 
@@ -142,7 +144,10 @@ export class IngestInbox {
   private readonly maxApplyLagMs: number
   private readonly onApplied: ((stored: number) => void) | undefined
   private readonly log: InboxLog
+  private readonly queue: InboxQueue
 
+  private isOpen = false
+  private opening: Promise<void> | undefined
   private waiting: Waiting[] = []
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   private accepting: Promise<void> | undefined
@@ -194,12 +199,30 @@ export class IngestInbox {
     this.parsedCopies = new ParsedCopies(options.parsedCopiesLimit ?? 100_000)
     this.onApplied = options.onApplied
     this.log = options.log ?? silentLog
+    const directory = store.journalDirectory
+    this.queue =
+      directory === null || options.queue === 'table'
+        ? new TableQueue(store)
+        : new JournalQueue(store, directory, this.log)
   }
 
-  /** Counts what an earlier process left unapplied and starts applying it. */
+  /**
+   * Opens the queue, counts what an earlier process left unapplied and
+   * starts applying it. Nothing is accepted before this.
+   */
   async start(): Promise<void> {
+    await this.open()
     await this.readBacklog()
     this.wake()
+  }
+
+  // Once; accepts and applies wait for it.
+  private open(): Promise<void> {
+    this.opening ??= this.queue.open().then(() => {
+      this.isOpen = true
+    })
+
+    return this.opening
   }
 
   /**
@@ -209,12 +232,9 @@ export class IngestInbox {
   async readBacklog(): Promise<number> {
     if (this.counting !== undefined) return this.counting
     const acceptedBefore = this.acceptedTotal
-    this.counting = this.store
-      .query<{ messages: number }>(
-        'SELECT coalesce(sum(messages), 0) AS messages FROM ingest_inbox',
-      )
-      .then((rows) => {
-        const messages = Number(rows[0]?.messages ?? 0)
+    this.counting = this.open()
+      .then(() => this.queue.countWaiting())
+      .then((messages) => {
         this.counted = { messages, at: Date.now(), acceptedBefore }
         return messages
       })
@@ -292,13 +312,14 @@ export class IngestInbox {
     while (this.applying !== undefined) await this.applying
     clearTimeout(deadline)
     this.stopped = true
-    const left = await this.readBacklog().catch(() => 0)
+    const left = this.isOpen ? await this.readBacklog().catch(() => 0) : 0
     if (left > 0) {
       this.log.warn(
         { unapplied: left },
         'stopping with messages left in the inbox; they are applied on next start',
       )
     }
+    await this.queue.close()
   }
 
   private async flushAccepts(): Promise<void> {
@@ -320,8 +341,14 @@ export class IngestInbox {
   }
 
   private async acceptAll(): Promise<void> {
+    try {
+      await this.open()
+    } catch (error) {
+      for (const waiting of this.waiting.splice(0)) waiting.reject(error)
+      return
+    }
     while (this.waiting.length > 0) {
-      const group = this.waiting.splice(0, rowsPerInsert)
+      const group = this.waiting.splice(0, this.waiting.length)
       try {
         await this.insert(group.map((waiting) => waiting.entry))
       } catch (error) {
@@ -337,36 +364,17 @@ export class IngestInbox {
   }
 
   private async insert(entries: InboxEntry[]): Promise<void> {
-    const rows: string[] = []
-    const params: (string | number | Date | null)[] = []
-    const tokens: string[] = []
-    for (const entry of entries) {
-      const at = params.length
-      rows.push(
-        `(${[1, 2, 3, 4, 5, 6, 7].map((n) => `$${at + n}`).join(', ')})`,
-      )
-      const token =
-        entry.parsed === undefined ? null : this.parsedCopies.keep(entry.parsed)
-      if (token !== null) tokens.push(token)
-      params.push(
-        entry.sourceId,
-        entry.receivedAt,
-        entry.impliedType,
-        entry.body,
-        entry.messages,
-        Buffer.byteLength(entry.body),
-        token,
-      )
-    }
+    const queued = entries.map((entry) => ({
+      entry,
+      token:
+        entry.parsed === undefined
+          ? null
+          : this.parsedCopies.keep(entry.parsed),
+    }))
     try {
-      await this.store.executeCommitted(
-        `INSERT INTO ingest_inbox
-         (source_id, received_at, implied_type, body, messages, bytes, token)
-         VALUES ${rows.join(', ')}`,
-        params,
-      )
+      await this.queue.append(queued)
     } catch (error) {
-      this.parsedCopies.forget(tokens)
+      this.parsedCopies.forget(queued.flatMap(({ token }) => token ?? []))
       throw error
     }
   }
@@ -387,6 +395,13 @@ export class IngestInbox {
 
   // Until the inbox is empty (or stop's time is up).
   private async applyAll(): Promise<void> {
+    try {
+      await this.open()
+    } catch (error) {
+      // start() and accept() report it to their callers.
+      this.log.error({ err: error }, 'the ingestion inbox cannot open')
+      return
+    }
     while (Date.now() < this.stopAt) {
       await this.giveWay()
       const step = await this.applyOnce()
@@ -428,12 +443,8 @@ export class IngestInbox {
   // When the oldest entry in the inbox arrived (by any server); now if none.
   private async readOldestWaiting(): Promise<number> {
     try {
-      const rows = await this.store.query<{ oldest: string | Date | null }>(
-        'SELECT min(received_at) AS oldest FROM ingest_inbox',
-      )
-      const oldest = rows[0]?.oldest
-      if (oldest === null || oldest === undefined) return Date.now()
-      const time = new Date(oldest).getTime()
+      const time = await this.queue.oldestWaiting()
+      if (time === undefined) return Date.now()
       // A receipt time ahead of this clock counts as now.
       return Number.isNaN(time)
         ? Number.NEGATIVE_INFINITY
@@ -450,7 +461,7 @@ export class IngestInbox {
     let batch: AppliedBatch | null
     try {
       this.parsedCopies.forgetStale()
-      batch = await applyInboxBatch(this.store, limits, (token) =>
+      batch = await this.queue.applyBatch(limits, (token) =>
         this.parsedCopies.get(token),
       )
     } catch (error) {
@@ -513,7 +524,7 @@ export class IngestInbox {
   private async setAside(id: number, error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error)
     try {
-      const messages = await moveToFailed(this.store, id, reason)
+      const messages = await this.queue.moveToFailed(id, reason)
       this.entryFailures.delete(id)
       if (this.isolateEntries > 0) this.isolateEntries--
       if (messages > 0)

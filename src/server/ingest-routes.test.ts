@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openTempStore } from '../../test/support/temp-store.js'
 import { addSource, revokeSource } from '../ingest/sources.js'
 import { createApp } from './create-app.js'
+import { readStats } from '../store/read-stats.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
 import type { LeadlensApp } from './create-app.js'
@@ -34,7 +35,11 @@ const count = async (sql: string) => {
 
 describe('ingestion routes', () => {
   it('stores a track posted to /v1/track, answering once it is in the inbox', async () => {
-    const response = await leadlens.app.inject({
+    // An applier that waits for a pause of a minute: the body stays put.
+    const held = createApp(temp.store, {
+      inbox: { giveWayMs: 60_000, maxApplyLagMs: 60_000 },
+    })
+    const response = await held.app.inject({
       method: 'POST',
       url: '/v1/track',
       headers: auth,
@@ -47,11 +52,15 @@ describe('ingestion routes', () => {
     })
     expect(response.statusCode).toBe(200)
     expect(response.json()).toMatchObject({ success: true, accepted: 1 })
-    expect(
-      await temp.store.query('SELECT count(*) AS n FROM ingest_inbox'),
-    ).toEqual([{ n: 1 }])
-    expect(await count('SELECT count(*) AS n FROM events')).toBe(1)
-    expect(await count('SELECT count(*) AS n FROM ingest_inbox')).toBe(0)
+    // Durable before the answer: in the inbox table, or the journal on DuckDB.
+    const stats = () => readStats(temp.store)
+    expect((await stats()).ingest.waiting).toBe(1)
+    expect((await stats()).events).toBe(0)
+
+    await held.inbox.drain()
+    expect((await stats()).events).toBe(1)
+    expect((await stats()).ingest.waiting).toBe(0)
+    await held.app.close()
   })
 
   it('accepts a gzip body sent as x-www-form-urlencoded, as RudderStack does', async () => {

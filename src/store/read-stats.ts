@@ -2,6 +2,8 @@
  * Counts of what the store holds: people, accounts, memberships, events by
  * type and by name, CRM records, ingestion's inbox.
  */
+import { countJournalWaiting } from '../ingest/journal-queue.js'
+
 import type { Store } from './store.js'
 
 export interface StoreStats {
@@ -14,7 +16,10 @@ export interface StoreStats {
   eventsByType: Record<string, number>
   eventsByName: Record<string, number>
   crm: { owners: number; companies: number; contacts: number; deals: number }
-  /** Accepted over HTTP and not yet applied; bodies that failed to apply. */
+  /**
+   * Accepted over HTTP and not yet applied (in the inbox table or the
+   * accept journal); bodies that failed to apply.
+   */
   ingest: { waiting: number; failedBodies: number; failedMessages: number }
 }
 
@@ -42,6 +47,7 @@ export async function readStats(store: Store): Promise<StoreStats> {
      GROUP BY event ORDER BY event`,
   )
   const count = (key: string) => Number(counts?.[key] ?? 0)
+  const inJournal = await countJournalWaiting(store)
 
   return {
     users: count('users'),
@@ -59,7 +65,7 @@ export async function readStats(store: Store): Promise<StoreStats> {
       deals: count('deals'),
     },
     ingest: {
-      waiting: count('waiting'),
+      waiting: count('waiting') + inJournal,
       failedBodies: count('failed_bodies'),
       failedMessages: count('failed_messages'),
     },

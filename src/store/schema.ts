@@ -425,6 +425,21 @@ export const migrations: Migration[] = [
       'ALTER TABLE ingest_inbox ADD COLUMN IF NOT EXISTS token VARCHAR',
     ],
   },
+  {
+    version: 10,
+    description: 'ingestion: how far the accept journal is applied',
+    // A DuckDB file's inbox is an append-only journal beside it
+    // (src/ingest/accept-journal.ts); the applier moves applied_to in its
+    // own transaction. journal_id ties the journal to this store. Unused on
+    // PostgreSQL, whose inbox is the shared ingest_inbox table.
+    statements: () => [
+      `CREATE TABLE ingest_journal (
+        journal_id VARCHAR,
+        applied_to BIGINT NOT NULL
+      )`,
+      'INSERT INTO ingest_journal VALUES (NULL, 0)',
+    ],
+  },
 ]
 
 /**

@@ -26,6 +26,12 @@ export interface Store {
   /** Where the store lives, without credentials: a file path or a redacted URL. */
   readonly location: string
 
+  /**
+   * Where ingestion keeps accepted bodies as an append-only journal (beside
+   * a DuckDB file); null when they go to the `ingest_inbox` table instead.
+   */
+  readonly journalDirectory: string | null
+
   query<T = Row>(sql: string, params?: readonly SqlParam[]): Promise<T[]>
 
   execute(sql: string, params?: readonly SqlParam[]): Promise<void>

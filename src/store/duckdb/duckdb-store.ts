@@ -86,6 +86,7 @@ export class DuckDbStore implements Store {
   readonly dialect = 'duckdb'
   readonly sql = duckDbDialect
   readonly location: string
+  readonly journalDirectory: string | null
   private readonly instance: DuckDBInstance
   private readonly connection: DuckDBConnection
   private readonly reader: DuckDBConnection
@@ -107,6 +108,8 @@ export class DuckDbStore implements Store {
     committer: DuckDBConnection,
   ) {
     this.location = location
+    // Beside the file, so that moving a store moves what it accepted.
+    this.journalDirectory = location === ':memory:' ? null : `${location}.inbox`
     this.instance = instance
     this.connection = connection
     this.reader = reader

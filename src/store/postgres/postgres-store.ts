@@ -29,6 +29,8 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres'
   readonly sql = postgresDialect
   readonly location: string
+  /** Accepted bodies go to the shared `ingest_inbox` table. */
+  readonly journalDirectory = null
   /** The schema the store's tables live in. */
   readonly schema: string
   private readonly pool: pg.Pool
