@@ -24,6 +24,7 @@
 import { InboxBatchError } from './apply-inbox.js'
 import { TableQueue } from './inbox-queue.js'
 import { JournalQueue } from './journal-queue.js'
+import { settingFromEnvironment } from './ingest-settings.js'
 import { ParsedCopies } from './parsed-copies.js'
 
 import type { Store } from '../store/store.js'
@@ -100,21 +101,6 @@ export function isConnectionLoss(error: unknown): boolean {
   }
 
   return false
-}
-
-/** A whole number from the environment, or `fallback` when unset. */
-function settingFromEnvironment(
-  name: string,
-  fallback: number,
-  rule: { least: number; what: string },
-): number {
-  const text = process.env[name]
-  if (text === undefined || text === '') return fallback
-  if (!/^\d+$/.test(text.trim()) || Number(text) < rule.least) {
-    throw new Error(`${name}=${text} is not ${rule.what} (e.g. ${fallback})`)
-  }
-
-  return Number(text)
 }
 
 // A wait that `cancel` cuts short.

@@ -8,10 +8,10 @@ import { findSourceByWriteKey } from '../ingest/sources.js'
 import type { FastifyRequest } from 'fastify'
 import type { Store } from '../store/store.js'
 
-/** The write key a request carries, or undefined. */
+/** The write key a request carries (`bodyWriteKey`: its body's), or undefined. */
 export function readWriteKey(
   request: FastifyRequest,
-  body: unknown,
+  bodyWriteKey: string | undefined,
 ): string | undefined {
   const header = request.headers.authorization
   if (typeof header === 'string' && /^basic\s+/i.test(header)) {
@@ -23,21 +23,16 @@ export function readWriteKey(
     if (user) return user
   }
 
-  if (body !== null && typeof body === 'object' && 'writeKey' in body) {
-    const key = (body as { writeKey: unknown }).writeKey
-    if (typeof key === 'string' && key !== '') return key
-  }
-
-  return undefined
+  return bodyWriteKey
 }
 
 /** Resolves a request to its source id, or undefined for 401. */
 export function authenticateWriteKey(store: Store) {
   return async function authenticate(
     request: FastifyRequest,
-    body: unknown,
+    bodyWriteKey: string | undefined,
   ): Promise<string | undefined> {
-    const key = readWriteKey(request, body)
+    const key = readWriteKey(request, bodyWriteKey)
     if (key === undefined) return undefined
 
     return findSourceByWriteKey(store, key)

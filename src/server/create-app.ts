@@ -8,11 +8,13 @@ import { IngestInbox } from '../ingest/ingest-inbox.js'
 import { ScoreRefresher } from '../scores/refresh-scores.js'
 import { registerApiRoutes } from './api-routes.js'
 import { authenticateWriteKey } from './authenticate-write-key.js'
+import { BodyChecker } from './body-checker.js'
 import { registerIngestRoutes } from './ingest-routes.js'
 import { registerStripeWebhookRoute } from './stripe-webhook-route.js'
 
 import type { FastifyInstance } from 'fastify'
 import type { IngestInboxOptions } from '../ingest/ingest-inbox.js'
+import type { BodyCheckerOptions } from './body-checker.js'
 import type { Store } from '../store/store.js'
 
 export interface AppOptions {
@@ -21,6 +23,8 @@ export interface AppOptions {
   scoreDebounceMs?: number
   /** Ingestion inbox settings (backlog limit, apply sizes). */
   inbox?: IngestInboxOptions
+  /** Where ingestion bodies are checked (worker threads). */
+  bodies?: BodyCheckerOptions
 }
 
 export interface LeadlensApp {
@@ -58,8 +62,10 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
     },
   )
 
+  const bodies = new BodyChecker(options.bodies)
   registerIngestRoutes(app, {
     inbox,
+    bodies,
     authenticate: authenticateWriteKey(store),
   })
   registerApiRoutes(app, store, scores, inbox)
@@ -68,6 +74,7 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
     await inbox.start()
   })
   app.addHook('onClose', async function stopInbox() {
+    await bodies.close()
     await inbox.stop()
     scores.stop()
     await scores.settle()

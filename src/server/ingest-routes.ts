@@ -5,11 +5,15 @@
  * inbox applies them to the store moments later (see ingest-inbox.ts).
  */
 import { normalizeBody } from '../ingest/normalize-body.js'
-import { readBody } from './read-body.js'
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { IngestInbox } from '../ingest/ingest-inbox.js'
-import type { MessageType } from '../ingest/normalize-message.js'
+import type {
+  MessageType,
+  NormalizedMessage,
+} from '../ingest/normalize-message.js'
+import type { BodyChecker } from './body-checker.js'
+import type { CheckedBody, MessagesSummary } from './check-body.js'
 
 const singleRoutes: MessageType[] = [
   'track',
@@ -22,10 +26,12 @@ const singleRoutes: MessageType[] = [
 
 export interface IngestRouteOptions {
   inbox: IngestInbox
+  /** Decodes, parses and validates bodies (in worker threads). */
+  bodies: BodyChecker
   /** The source a request belongs to; undefined means refused (401). */
   authenticate(
     request: FastifyRequest,
-    body: unknown,
+    bodyWriteKey: string | undefined,
   ): Promise<string | undefined>
 }
 
@@ -53,16 +59,18 @@ async function ingest(
   impliedType: MessageType | undefined,
 ) {
   const receivedAt = new Date()
-  const body = await readBody(
-    request.body as Buffer | undefined,
-    request.headers['content-encoding'],
-  )
+  const body = await options.bodies.check({
+    raw: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
+    encoding: request.headers['content-encoding'],
+    receivedAt,
+    impliedType: impliedType ?? null,
+  })
   if (!body.ok)
     return reply
       .code(body.status)
       .send({ success: false, code: body.code, message: body.message })
 
-  const sourceId = await options.authenticate(request, body.value)
+  const sourceId = await options.authenticate(request, body.writeKey)
   if (sourceId === undefined) {
     return reply.code(401).send({
       success: false,
@@ -71,22 +79,22 @@ async function ingest(
     })
   }
 
-  const messages = normalizeBody(body.value, {
+  const { summary, parsed } = readMessages(body, {
     sourceId,
     receivedAt,
     impliedType: impliedType ?? null,
   })
-  if (!messages.ok) {
+  if (!summary.ok) {
     return reply.code(400).send({
       success: false,
       code: 'INGEST_FIELD_INVALID',
-      message: messages.message,
+      message: summary.message,
     })
   }
 
-  const { accepted, rejected } = messages
-  if (accepted.length > 0) {
-    if (options.inbox.wouldOverflow(accepted.length)) {
+  const { accepted, rejected } = summary
+  if (accepted > 0) {
+    if (options.inbox.wouldOverflow(accepted)) {
       // Segment's clients retry a 503 with backoff.
       return reply
         .code(503)
@@ -104,20 +112,41 @@ async function ingest(
       receivedAt,
       impliedType: impliedType ?? null,
       body: body.text,
-      messages: accepted.length,
-      parsed: accepted,
+      messages: accepted,
+      ...(parsed === undefined ? {} : { parsed }),
     })
   }
   if (rejected.length > 0) {
     request.log.warn(
-      { sourceId, accepted: accepted.length, rejected: rejected.length },
+      { sourceId, accepted, rejected: rejected.length },
       'messages rejected',
     )
   }
 
   return reply.code(rejected.length === 0 ? 200 : 400).send({
     success: rejected.length === 0,
-    accepted: accepted.length,
+    accepted,
     rejected,
   })
+}
+
+// A worker summarised the messages already; else they are validated here,
+// and the applier is handed them to spare it a second parse.
+function readMessages(
+  body: CheckedBody,
+  envelope: Parameters<typeof normalizeBody>[1],
+): { summary: MessagesSummary; parsed?: NormalizedMessage[] } {
+  if (body.summary !== undefined) return { summary: body.summary }
+
+  const messages = normalizeBody(body.value, envelope)
+  if (!messages.ok) return { summary: messages }
+
+  return {
+    summary: {
+      ok: true,
+      accepted: messages.accepted.length,
+      rejected: messages.rejected,
+    },
+    parsed: messages.accepted,
+  }
 }
