@@ -18,6 +18,15 @@
  * acknowledged) is cut off. Segments wholly applied are deleted.
  */
 import { randomBytes } from 'node:crypto'
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  writeSync,
+} from 'node:fs'
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -90,10 +99,19 @@ export class AcceptJournal {
   readonly id: string
   private readonly segmentBytes: number
   private segments: Segment[]
-  private handle: FileHandle
+  /** The current segment, open for appends. */
+  private fd: number
+  /** Earlier segments' descriptors, closed once no sync runs on them. */
+  private retired: number[] = []
+  /** Segments open for reading bodies back, by path. */
+  private readonly readers = new Map<string, FileHandle>()
   private readonly waiting: JournalHead[]
   private waitingMessages: number
-  /** A failed write left the tail unknown: no more appends. */
+  /** Written but not yet synced: they join `waiting` once on disk. */
+  private unsynced: JournalHead[] = []
+  private syncWaiters: SyncWaiter[] = []
+  private syncing: Promise<void> | undefined
+  /** A failed write or sync left the tail unknown: no more appends. */
   private broken: Error | undefined
 
   private constructor(init: {
@@ -101,14 +119,14 @@ export class AcceptJournal {
     id: string
     segmentBytes: number
     segments: Segment[]
-    handle: FileHandle
+    fd: number
     waiting: JournalHead[]
   }) {
     this.directory = init.directory
     this.id = init.id
     this.segmentBytes = init.segmentBytes
     this.segments = init.segments
-    this.handle = init.handle
+    this.fd = init.fd
     this.waiting = init.waiting
     this.waitingMessages = init.waiting.reduce((n, h) => n + h.messages, 0)
   }
@@ -135,17 +153,16 @@ export class AcceptJournal {
       let segments = scan.segments
       if (segments.length === 0) {
         const start = Math.max(expected.appliedTo, scan.end)
-        segments = [await createSegment(directory, expected.id, start)]
+        segments = [createSegment(directory, expected.id, start)]
       }
       const current = segments.at(-1) as Segment
-      const handle = await open(current.path, 'r+')
 
       return new AcceptJournal({
         directory,
         id: expected.id,
         segmentBytes: options.segmentBytes ?? defaultSegmentBytes,
         segments,
-        handle,
+        fd: openSync(current.path, 'r+'),
         waiting: scan.waiting,
       })
     } catch (error) {
@@ -178,7 +195,7 @@ export class AcceptJournal {
     return randomBytes(16).toString('hex')
   }
 
-  /** The records not yet applied, oldest first. */
+  /** The records on disk and not yet applied, oldest first. */
   get heads(): readonly JournalHead[] {
     return this.waiting
   }
@@ -195,30 +212,33 @@ export class AcceptJournal {
   }
 
   /**
-   * Writes `records` in one write and syncs it: when this resolves they are
-   * on disk. Appends must not overlap (the inbox makes one at a time).
+   * Writes `records` at once (a copy to the page cache, in call order) and
+   * resolves once a sync has put them on disk. Appends may overlap: those
+   * written while a sync runs share the next one, so a sync serves every
+   * request that arrived during the one before.
    */
   async append(
     records: readonly JournalRecord[],
     tokens: readonly (string | null)[] = [],
   ): Promise<JournalHead[]> {
     if (this.broken !== undefined) throw this.broken
-    if (this.currentSegment.length >= this.segmentBytes) await this.rotate()
+    if (this.currentSegment.length >= this.segmentBytes) this.rotate()
 
     const segment = this.currentSegment
     const { buffer, heads } = encodeRecords(records, tokens, this.end)
     try {
-      await writeAll(this.handle, buffer, segmentHeaderBytes + segment.length)
-      await this.handle.datasync()
+      writeAll(this.fd, buffer, segmentHeaderBytes + segment.length)
     } catch (error) {
-      await this.cutBack(segment, error)
+      this.cutBack(segment, error)
       throw error
     }
     segment.length += buffer.length
-    for (const head of heads) {
-      this.waiting.push(head)
-      this.waitingMessages += head.messages
-    }
+    for (const head of heads) this.unsynced.push(head)
+
+    await new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ upTo: this.end, resolve, reject })
+      this.startSync()
+    })
 
     return heads
   }
@@ -226,25 +246,23 @@ export class AcceptJournal {
   /** The body of a waiting record, read from its segment. */
   async readBody(head: JournalHead): Promise<string> {
     const segment = this.segmentOf(head.id)
-    const handle =
-      segment === this.currentSegment
-        ? this.handle
-        : await open(segment.path, 'r')
-    try {
-      const length = head.end - head.id
-      const buffer = Buffer.alloc(length)
-      const at = segmentHeaderBytes + head.id - segment.start
-      await handle.read(buffer, 0, length, at)
-      const record = decodeRecord(buffer, 0)
-      if (record === null)
-        throw new JournalError(
-          `the journal record at ${head.id} in ${segment.path} no longer reads back`,
-        )
-
-      return record.body
-    } finally {
-      if (handle !== this.handle) await handle.close()
+    let reader = this.readers.get(segment.path)
+    if (reader === undefined) {
+      reader = await open(segment.path, 'r')
+      this.readers.set(segment.path, reader)
     }
+
+    const length = head.end - head.id
+    const buffer = Buffer.alloc(length)
+    const at = segmentHeaderBytes + head.id - segment.start
+    await reader.read(buffer, 0, length, at)
+    const record = decodeRecord(buffer, 0)
+    if (record === null)
+      throw new JournalError(
+        `the journal record at ${head.id} in ${segment.path} no longer reads back`,
+      )
+
+    return record.body
   }
 
   /**
@@ -263,12 +281,21 @@ export class AcceptJournal {
         segment.start + segment.length <= position,
     )
     this.segments = this.segments.filter((s) => !done.includes(s))
-    for (const segment of done) await unlink(segment.path).catch(() => {})
+    for (const segment of done) {
+      await this.readers.get(segment.path)?.close()
+      this.readers.delete(segment.path)
+      await unlink(segment.path).catch(() => {})
+    }
   }
 
+  /** Waits for the sync under way, then closes every file. */
   async close(): Promise<void> {
+    while (this.syncing !== undefined) await this.syncing
     openDirectories.delete(resolve(this.directory))
-    await this.handle.close()
+    for (const reader of this.readers.values()) await reader.close()
+    this.readers.clear()
+    for (const fd of [...this.retired, this.fd]) closeSync(fd)
+    this.retired = []
   }
 
   private get currentSegment(): Segment {
@@ -283,20 +310,75 @@ export class AcceptJournal {
     throw new JournalError(`no journal segment holds position ${position}`)
   }
 
-  private async rotate(): Promise<void> {
-    const segment = await createSegment(this.directory, this.id, this.end)
-    const handle = await open(segment.path, 'r+')
-    await this.handle.close()
-    this.handle = handle
+  // One sync at a time, covering everything written when it starts; the
+  // appends it covers are answered, and the next starts if more wait.
+  private startSync(): void {
+    if (this.syncing !== undefined || this.syncWaiters.length === 0) return
+
+    const target = this.end
+    this.syncing = new Promise<void>((done) => {
+      fdatasync(this.fd, (error) => {
+        this.syncing = undefined
+        done()
+        if (this.retired.length > 0) {
+          for (const fd of this.retired) closeSync(fd)
+          this.retired = []
+        }
+        if (error !== null) {
+          this.failSyncs(error)
+          return
+        }
+        this.settleUpTo(target)
+        this.startSync()
+      })
+    })
+  }
+
+  private settleUpTo(target: number): void {
+    let synced = 0
+    while (synced < this.unsynced.length) {
+      const head = this.unsynced[synced] as JournalHead
+      if (head.end > target) break
+      this.waiting.push(head)
+      this.waitingMessages += head.messages
+      synced++
+    }
+    this.unsynced = this.unsynced.slice(synced)
+
+    const done = this.syncWaiters.filter((waiter) => waiter.upTo <= target)
+    this.syncWaiters = this.syncWaiters.filter((waiter) => waiter.upTo > target)
+    for (const waiter of done) waiter.resolve()
+  }
+
+  // After a failed sync nothing written since the last good one can be
+  // trusted to be on disk (the kernel may have dropped it): refuse more.
+  private failSyncs(cause: Error): void {
+    this.broken = new JournalError(
+      `the accept journal in ${this.directory} could not be synced to disk ` +
+        `(${cause.message}); restart the server`,
+    )
+    const waiters = this.syncWaiters
+    this.syncWaiters = []
+    this.unsynced = []
+    for (const waiter of waiters) waiter.reject(this.broken)
+  }
+
+  // A new segment, made durable before use; everything in the old one is
+  // synced now, so later syncs (on the new one) answer its appends too.
+  private rotate(): void {
+    const segment = createSegment(this.directory, this.id, this.end)
+    fdatasyncSync(this.fd)
+    if (this.syncing === undefined) closeSync(this.fd)
+    else this.retired.push(this.fd)
+    this.fd = openSync(segment.path, 'r+')
     this.segments.push(segment)
   }
 
-  // After a failed write or sync the tail is unknown: cut it back to the
-  // last good record, or refuse further appends if even that fails.
-  private async cutBack(segment: Segment, cause: unknown): Promise<void> {
+  // After a failed write the tail is unknown: cut it back to the last good
+  // record, or refuse further appends if even that fails.
+  private cutBack(segment: Segment, cause: unknown): void {
     try {
-      await this.handle.truncate(segmentHeaderBytes + segment.length)
-      await this.handle.datasync()
+      ftruncateSync(this.fd, segmentHeaderBytes + segment.length)
     } catch {
       this.broken = new JournalError(
         `the accept journal ${segment.path} could not be written and its ` +
@@ -306,50 +388,49 @@ export class AcceptJournal {
   }
 }
 
+interface SyncWaiter {
+  /** Answered once everything before this position is on disk. */
+  upTo: number
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-async function writeAll(
-  handle: FileHandle,
-  buffer: Buffer,
-  position: number,
-): Promise<void> {
+function writeAll(fd: number, buffer: Buffer, position: number): void {
   let written = 0
   while (written < buffer.length) {
-    const { bytesWritten } = await handle.write(
+    written += writeSync(
+      fd,
       buffer,
       written,
       buffer.length - written,
       position + written,
     )
-    written += bytesWritten
   }
 }
 
-async function createSegment(
-  directory: string,
-  id: string,
-  start: number,
-): Promise<Segment> {
+function createSegment(directory: string, id: string, start: number): Segment {
   const path = join(directory, segmentName(start))
   const header = Buffer.alloc(segmentHeaderBytes)
   segmentMagic.copy(header, 0)
   Buffer.from(id, 'hex').copy(header, 8)
   header.writeBigUInt64BE(BigInt(start), 24)
-  const handle = await open(path, 'wx')
+  const fd = openSync(path, 'wx')
   try {
-    await writeAll(handle, header, 0)
-    await handle.datasync()
+    writeAll(fd, header, 0)
+    fdatasyncSync(fd)
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
   // The new name itself must survive a crash.
-  const folder = await open(directory, 'r')
+  const folder = openSync(directory, 'r')
   try {
-    await folder.sync()
+    fsyncSync(folder)
   } finally {
-    await folder.close()
+    closeSync(folder)
   }
 
   return { start, path, length: 0 }

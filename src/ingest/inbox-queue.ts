@@ -22,6 +22,12 @@ export interface QueuedEntry {
 }
 
 export interface InboxQueue {
+  /**
+   * Whether appends may run at once (each request on its own, the queue
+   * grouping their syncs); else the inbox groups requests into one append.
+   */
+  readonly appendsOverlap: boolean
+
   /** Reads what an earlier process left; call before anything else. */
   open(): Promise<void>
 
@@ -55,6 +61,7 @@ const rowsPerInsert = 500
 
 /** The `ingest_inbox` table: shared by every server on the store. */
 export class TableQueue implements InboxQueue {
+  readonly appendsOverlap = false
   private readonly store: Store
 
   constructor(store: Store) {

@@ -135,6 +135,8 @@ export class IngestInbox {
   private isOpen = false
   private opening: Promise<void> | undefined
   private waiting: Waiting[] = []
+  /** Appends under way on a queue whose appends overlap. */
+  private readonly appending = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   private accepting: Promise<void> | undefined
   private applying: Promise<void> | undefined
@@ -257,6 +259,7 @@ export class IngestInbox {
     }
 
     this.lastAcceptAt = Date.now()
+    if (this.queue.appendsOverlap) return this.appendAlone(entry)
 
     return new Promise((resolve, reject) => {
       this.waiting.push({ entry, resolve, reject })
@@ -298,6 +301,8 @@ export class IngestInbox {
     while (this.applying !== undefined) await this.applying
     clearTimeout(deadline)
     this.stopped = true
+    // Requests accepted while it applied are committed before the queue closes.
+    await this.flushAccepts()
     const left = this.isOpen ? await this.readBacklog().catch(() => 0) : 0
     if (left > 0) {
       this.log.warn(
@@ -311,6 +316,23 @@ export class IngestInbox {
   private async flushAccepts(): Promise<void> {
     this.startAccepting()
     while (this.accepting !== undefined) await this.accepting
+    await Promise.allSettled([...this.appending])
+  }
+
+  // A queue that groups its own syncs (the journal) takes each request as
+  // it comes: requests written during one sync share the next.
+  private appendAlone(entry: InboxEntry): Promise<void> {
+    const appended = this.open()
+      .then(() => this.insert([entry]))
+      .then(() => {
+        this.acceptedTotal += entry.messages
+        this.wake()
+      })
+    this.appending.add(appended)
+    const forget = () => this.appending.delete(appended)
+    appended.then(forget, forget)
+
+    return appended
   }
 
   private startAccepting(): void {

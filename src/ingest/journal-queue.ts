@@ -30,6 +30,7 @@ interface JournalLog {
 }
 
 export class JournalQueue implements InboxQueue {
+  readonly appendsOverlap = true
   private readonly store: Store
   private readonly directory: string
   private readonly table: TableQueue
