@@ -256,7 +256,13 @@ export class DuckDbStore implements Store {
         this.runOnWriter(
           `CREATE OR REPLACE TEMP TABLE ${name} (${columnDefinitions(columns)})`,
         ),
-      clear: () => this.runOnWriter(`DELETE FROM temp.${name}`),
+      // Made again rather than emptied: DuckDB keeps deleted rows as
+      // versions that every later scan of the table steps over until a
+      // checkpoint (ten 20,000-row batches made one UPDATE 16x slower).
+      clear: () =>
+        this.runOnWriter(
+          `CREATE OR REPLACE TEMP TABLE ${name} (${columnDefinitions(columns)})`,
+        ),
       fill: async () => {
         if (rows.length > 0)
           await this.append(`temp.${table}`, Object.keys(columns), rows)
