@@ -22,7 +22,11 @@ export interface BodyCheckerOptions {
   workers?: number
   /** Bodies smaller than this (bytes) are checked in the route's thread. */
   minWorkerBytes?: number
+  log?: { warn(details: object, message: string): void }
 }
+
+/** Workers that fail in a row, never answering, before none is started again. */
+const failuresBeforeGivingUp = 3
 
 type CheckResult = CheckedBody | BodyFailure
 
@@ -38,9 +42,12 @@ interface Slot {
 }
 
 export class BodyChecker {
-  private readonly size: number
+  private size: number
   private readonly minWorkerBytes: number
+  private readonly log: BodyCheckerOptions['log']
   private slots: Slot[] = []
+  /** Workers that ended without answering since one last answered. */
+  private failures = 0
   private nextId = 0
   private closed = false
 
@@ -52,6 +59,7 @@ export class BodyChecker {
         what: 'a number of worker threads',
       })
     this.minWorkerBytes = options.minWorkerBytes ?? 4_096
+    this.log = options.log
   }
 
   /** Decodes, parses and (in a worker) validates one body. */
@@ -99,8 +107,7 @@ export class BodyChecker {
   }
 
   private startWorker(): Slot {
-    const { url, execArgv } = workerScript()
-    const worker = new Worker(url, { execArgv })
+    const worker = startWorkerThread()
     // Never what keeps the process alive; close() ends it.
     worker.unref()
     const slot: Slot = { worker, pending: new Map() }
@@ -109,17 +116,33 @@ export class BodyChecker {
       const pending = slot.pending.get(answer.id)
       if (pending === undefined) return
       slot.pending.delete(answer.id)
+      this.failures = 0
       if ('result' in answer) pending.resolve(answer.result)
       else checkHere(pending)
     })
-    const replace = () => {
+    const replace = (error?: Error) => {
+      if (!this.slots.includes(slot)) return
       this.slots = this.slots.filter((other) => other !== slot)
       const left = [...slot.pending.values()]
       slot.pending.clear()
       for (const pending of left) checkHere(pending)
+      if (this.closed) return
+
+      this.failures++
+      this.log?.warn(
+        { err: error, bodies: left.length },
+        "a body-checking worker ended; its bodies are checked in the route's thread",
+      )
+      if (this.failures >= failuresBeforeGivingUp) {
+        this.size = 0
+        this.log?.warn(
+          { failures: this.failures },
+          "body-checking workers keep failing; checking every body in the route's thread",
+        )
+      }
     }
     worker.on('error', replace)
-    worker.on('exit', replace)
+    worker.on('exit', () => replace())
 
     return slot
   }
@@ -133,14 +156,19 @@ function checkHere(pending: Pending): void {
   checkBody(pending.request, false).then(pending.resolve, pending.reject)
 }
 
-// The compiled worker; from the TypeScript sources (tests), through tsx.
-function workerScript(): { url: URL; execArgv: string[] } {
+// The compiled worker; run from the TypeScript sources (the tests, from the
+// repository), the worker registers tsx's loader first and imports the
+// source.
+function startWorkerThread(): Worker {
   const compiled = new URL('./body-check-worker.js', import.meta.url)
-  if (existsSync(fileURLToPath(compiled)))
-    return { url: compiled, execArgv: [] }
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled)
 
-  return {
-    url: new URL('./body-check-worker.ts', import.meta.url),
-    execArgv: ['--import', 'tsx'],
-  }
+  const source = new URL('./body-check-worker.ts', import.meta.url).href
+  return new Worker(
+    `import('tsx/esm/api').then(({ register }) => {
+       register()
+       return import(${JSON.stringify(source)})
+     })`,
+    { eval: true },
+  )
 }

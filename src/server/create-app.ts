@@ -62,7 +62,7 @@ export function createApp(store: Store, options: AppOptions = {}): LeadlensApp {
     },
   )
 
-  const bodies = new BodyChecker(options.bodies)
+  const bodies = new BodyChecker({ log: app.log, ...options.bodies })
   registerIngestRoutes(app, {
     inbox,
     bodies,
