@@ -1,3 +1,6 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
@@ -335,6 +338,96 @@ describe('the ingestion inbox', () => {
       }),
     ).rejects.toThrow('the ingestion inbox is stopped')
   })
+
+  describe.skipIf(testStoreDialect !== 'duckdb')(
+    "a DuckDB file's accept journal",
+    () => {
+      const accepted = (ids: string[], body = trackBody(ids)) => ({
+        sourceId: 'web',
+        receivedAt,
+        impliedType: null,
+        body,
+        messages: ids.length,
+      })
+      // An inbox that applies nothing on its own, nor when stopped: what
+      // it accepts is left for the next start, as after a crash.
+      const holdingInbox = () =>
+        new IngestInbox(temp.store, {
+          giveWayMs: 60_000,
+          maxApplyLagMs: 60_000,
+          stopApplyingWithinMs: 0,
+        })
+
+      it('keeps what it accepted across a restart, and applies it once', async () => {
+        const first = holdingInbox()
+        await first.accept(accepted(['j1', 'j2']))
+        await first.accept(accepted(['j3']))
+        await first.stop()
+        expect(await count('events')).toBe(0)
+        expect(await count('ingest_inbox')).toBe(0)
+
+        const second = await applyWhatIsLeft()
+        expect(await count('events')).toBe(3)
+        await second.stop()
+
+        const third = new IngestInbox(temp.store)
+        await third.start()
+        expect(await third.readBacklog()).toBe(0)
+        await third.drain()
+        expect(await count('events')).toBe(3)
+        expect(await count('message_ids')).toBe(3)
+        await third.stop()
+      })
+
+      it('moves a journal body it cannot apply to ingest_failed, whole, and applies the bodies around it', async () => {
+        const first = holdingInbox()
+        await first.accept(accepted(['f1']))
+        await first.accept(accepted(['x', 'y'], '{"batch": [ not json'))
+        await first.accept(accepted(['f2']))
+        await first.stop()
+
+        const inbox = await applyWhatIsLeft()
+        const ids = await temp.store.query<{ message_id: string }>(
+          'SELECT message_id FROM events ORDER BY 1',
+        )
+        expect(ids.map((row) => row.message_id)).toEqual(['f1', 'f2'])
+        const failed = await temp.store.query<{
+          body: string
+          messages: number
+        }>('SELECT body, messages FROM ingest_failed')
+        expect(failed).toEqual([{ body: '{"batch": [ not json', messages: 2 }])
+        expect(await inbox.readBacklog()).toBe(0)
+        await inbox.stop()
+      })
+
+      it('applies rows an earlier version left in the inbox table before the journal', async () => {
+        await leaveInInbox(trackBody(['t1']), 1)
+        const inbox = new IngestInbox(temp.store, { giveWayMs: 0 })
+        await inbox.start()
+        await inbox.accept(accepted(['t2']))
+        await inbox.drain()
+
+        expect(await count('events')).toBe(2)
+        expect(await count('ingest_inbox')).toBe(0)
+        expect((await readStats(temp.store)).ingest.waiting).toBe(0)
+        await inbox.stop()
+      })
+
+      it('refuses a journal left beside the store by another one, naming it', async () => {
+        const directory = temp.store.journalDirectory as string
+        await mkdir(directory, { recursive: true })
+        await writeFile(join(directory, '0000000000000000.journal'), 'x')
+
+        const inbox = new IngestInbox(temp.store)
+        await expect(inbox.start()).rejects.toThrow(
+          `${directory} holds an accept journal, but the store`,
+        )
+        await expect(inbox.accept(accepted(['r1']))).rejects.toThrow(
+          'holds an accept journal',
+        )
+      })
+    },
+  )
 
   it.skipIf(testStoreDialect !== 'postgres')(
     'sets aside no body another server holds (PostgreSQL)',

@@ -412,6 +412,8 @@ export class IngestInbox {
     }
     while (Date.now() < this.stopAt) {
       await this.giveWay()
+      // stop() may have come during the wait, with no time to apply.
+      if (Date.now() >= this.stopAt) return
       const step = await this.applyOnce()
       if (step === 'empty') return
       // Requests waiting on the event loop go first.

@@ -109,7 +109,10 @@ export class JournalQueue implements InboxQueue {
       this.tableRows = 0
     }
 
-    const heads = takeWithin(this.journal.heads, limits)
+    const heads = takeWithin(
+      this.journal.heads.slice(0, limits.maxEntries),
+      limits,
+    )
     const last = heads.at(-1)
     if (last === undefined) return null
 
