@@ -140,7 +140,9 @@ describe('checking ingestion bodies in a worker', () => {
       )
     const dying = workers()[0] as Worker
 
-    const held = checker.check(request(batchOf(tracks)))
+    // A body of about 400 KB: the worker is still at it when it is ended.
+    const many = Array.from({ length: 40 }, () => tracks).flat()
+    const held = checker.check(request(batchOf(many)))
     await dying.terminate()
     const checked = await held
     expect(checked).toMatchObject({ ok: true })

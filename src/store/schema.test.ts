@@ -18,6 +18,7 @@ describe('migrations', () => {
     const { store } = temp
     // A store whose migration 7 predates the token column.
     await store.execute('ALTER TABLE ingest_inbox DROP COLUMN token')
+    await store.execute('DROP TABLE ingest_journal')
     await store.execute('DELETE FROM schema_migrations WHERE version >= 9')
 
     expect(await migrateStore(store)).toBe(migrations.at(-1)?.version)
