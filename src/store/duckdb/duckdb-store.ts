@@ -18,6 +18,7 @@ import {
 import { StoreError, describeQueryError as queryError } from '../store-error.js'
 import { columnDefinitions, quoteIdentifier } from '../store.js'
 import { Mutex, WriteTurns } from '../write-turns.js'
+import { appendInChunks, chunkColumnOf, rowsFit } from './duckdb-appender.js'
 import { bulkInsert } from './duckdb-bulk-insert.js'
 import { duckDbDialect } from './duckdb-dialect.js'
 
@@ -28,6 +29,7 @@ import type {
   DuckDBValue,
 } from '@duckdb/node-api'
 import type { AppendValue, Row, SqlParam, Store } from '../store.js'
+import type { ChunkColumn } from './duckdb-appender.js'
 
 /** Statements the committer connection keeps prepared, at most. */
 const preparedStatementsKept = 64
@@ -95,6 +97,11 @@ export class DuckDbStore implements Store {
   private readonly writes = new WriteTurns()
   private readonly readLock = new Mutex()
   private readonly commitLock = new Mutex()
+  /** Each table's columns and types, read once, for the appender. */
+  private readonly tableColumns = new Map<
+    string,
+    { name: string; type: string }[]
+  >()
   private readonly committerStatements = new Map<
     string,
     DuckDBPreparedStatement
@@ -221,20 +228,41 @@ export class DuckDbStore implements Store {
   ): Promise<void> {
     if (rows.length === 0) return
 
-    await this.writes.run(() => this.append(table, columns, rows))
+    // The appender writes a chunk at a time: in a transaction of its own
+    // when the caller has none, so the rows land all or none.
+    if (this.writes.isInsideTransaction)
+      return this.append(table, columns, rows)
+    await this.transaction(() => this.append(table, columns, rows))
   }
 
   private async append(
     table: string,
     columns: readonly string[],
     rows: readonly (readonly AppendValue[])[],
+    sqlTypes?: readonly string[],
   ): Promise<void> {
     const isTemporary = table.startsWith('temp.')
-    const name = isTemporary
-      ? `temp.${quoteIdentifier(table.slice('temp.'.length))}`
-      : quoteIdentifier(table)
-    const insert = bulkInsert(name, columns, rows)
+    const bare = isTemporary ? table.slice('temp.'.length) : table
     try {
+      const chunkColumns = await this.chunkColumnsOf(bare, columns, sqlTypes)
+      if (chunkColumns !== undefined && rowsFit(chunkColumns, rows)) {
+        const appender = await this.connection.createAppender(
+          bare,
+          'main',
+          isTemporary ? 'temp' : null,
+        )
+        try {
+          await appendInChunks(appender, chunkColumns, rows)
+        } finally {
+          appender.closeSync()
+        }
+        return
+      }
+
+      const name = isTemporary
+        ? `temp.${quoteIdentifier(bare)}`
+        : quoteIdentifier(bare)
+      const insert = bulkInsert(name, columns, rows)
       await this.connection.run(
         insert.sql,
         insert.params,
@@ -243,6 +271,50 @@ export class DuckDbStore implements Store {
     } catch (error) {
       throw queryError(`append to ${table}`, error)
     }
+  }
+
+  // How each column goes into an appender's chunk: from `sqlTypes` (a
+  // staging table), else from the table's own columns, which `columns`
+  // must name whole and in order. Undefined: use the INSERT instead.
+  private async chunkColumnsOf(
+    table: string,
+    columns: readonly string[],
+    sqlTypes: readonly string[] | undefined,
+  ): Promise<ChunkColumn[] | undefined> {
+    let types = sqlTypes
+    if (types === undefined) {
+      const known = await this.readTableColumns(table)
+      const isWhole =
+        known.length === columns.length &&
+        known.every((column, index) => column.name === columns[index])
+      if (!isWhole) return undefined
+      types = known.map((column) => column.type)
+    }
+
+    const chunkColumns = types.map(chunkColumnOf)
+    return chunkColumns.every((column) => column !== undefined)
+      ? (chunkColumns as ChunkColumn[])
+      : undefined
+  }
+
+  private async readTableColumns(
+    table: string,
+  ): Promise<{ name: string; type: string }[]> {
+    const cached = this.tableColumns.get(table)
+    if (cached !== undefined) return cached
+
+    const result = await this.connection.runAndReadAll(
+      `SELECT column_name, data_type FROM duckdb_columns()
+       WHERE database_name = current_database() AND schema_name = 'main'
+         AND table_name = $1 ORDER BY column_index`,
+      [table],
+    )
+    const columns = result
+      .getRows()
+      .map(([name, type]) => ({ name: String(name), type: String(type) }))
+    this.tableColumns.set(table, columns)
+
+    return columns
   }
 
   async stage(
@@ -265,7 +337,12 @@ export class DuckDbStore implements Store {
         ),
       fill: async () => {
         if (rows.length > 0)
-          await this.append(`temp.${table}`, Object.keys(columns), rows)
+          await this.append(
+            `temp.${table}`,
+            Object.keys(columns),
+            rows,
+            Object.values(columns),
+          )
       },
     })
   }
