@@ -111,21 +111,23 @@ export async function findSourceByWriteKey(
   store: Store,
   writeKey: string,
 ): Promise<string | undefined> {
-  const hash = hashWriteKey(writeKey)
+  // Keyed by the key itself (only keys of sources are kept), so a request
+  // that hits the cache is spared the hash too.
   const cache = keyCache.get(store) ?? new Map()
   keyCache.set(store, cache)
-  const cached = cache.get(hash)
+  const cached = cache.get(writeKey)
   if (cached !== undefined && Date.now() - cached.at < keyCacheTtlMs)
     return cached.sourceId
 
+  const hash = hashWriteKey(writeKey)
   const rows = await store.query<{ source_id: string }>(
     'SELECT source_id FROM sources WHERE write_key = $1 AND revoked_at IS NULL',
     [hash],
   )
   const sourceId = rows[0]?.source_id
   // Unknown keys are not remembered: a key made a moment later must work.
-  if (sourceId !== undefined) cache.set(hash, { sourceId, at: Date.now() })
-  else cache.delete(hash)
+  if (sourceId !== undefined) cache.set(writeKey, { sourceId, at: Date.now() })
+  else cache.delete(writeKey)
 
   return sourceId
 }
