@@ -1,20 +1,21 @@
 /**
  * Durable ingestion in two steps.
  *
- * Accept: request bodies from concurrent requests (those that arrive while
- * the previous commit runs) are committed together to the inbox's queue
- * (inbox-queue.ts): the accept journal beside a DuckDB file, or the
- * `ingest_inbox` table, on a connection of its own. Each request is
- * answered once that commit returns. A crash after the answer loses
- * nothing: the body is on disk.
+ * Accept: a body is made durable in the inbox's queue (inbox-queue.ts)
+ * and the request answered once it is. On a DuckDB file the queue is the
+ * accept journal beside it: each body is written as it comes and one sync
+ * covers every body written before it started. Otherwise it is the
+ * `ingest_inbox` table: bodies of requests that arrive while a commit runs
+ * are committed together in the next, on a connection of their own. A
+ * crash after the answer loses nothing: the body is on disk.
  *
  * Apply: one loop takes the oldest bodies (up to thousands of messages at a
- * time), writes their messages and deletes them from the inbox in one
+ * time), writes their messages and takes them off the queue in one
  * transaction, so a crash applies a body wholly or not at all, and never
  * twice. The loop wakes on every accept and on start (what a crash left).
  *
- * A request therefore costs a parse, validation and a share of one small
- * commit, and the writes to events, people, accounts and rollups happen in
+ * A request therefore costs a parse, validation and a share of one sync or
+ * small commit, and the writes to events, people, accounts and rollups happen in
  * large transactions whatever the number of clients. Answering goes first:
  * the applier gives way to requests that keep coming, for up to
  * `maxApplyLagMs` of lag (see giveWay). Until it catches up, lists do not

@@ -1,6 +1,6 @@
 /**
  * The inbox of a DuckDB file: accepted bodies go to the accept journal
- * beside it (a write and a sync per group of requests), and the applier
+ * beside it (each written as it comes, syncs shared), and the applier
  * moves the store's `ingest_journal.applied_to` in the same transaction as
  * the writes, so a crash applies a body wholly or not at all, and never
  * twice. Rows in the `ingest_inbox` table (left by an earlier version, or
