@@ -13,7 +13,17 @@ import type {
   ApplyLimits,
   PreparedMessages,
 } from './apply-inbox.js'
-import type { InboxEntry } from './ingest-inbox.js'
+import type { BodyEnvelope } from './normalize-body.js'
+import type { NormalizedMessage } from './normalize-message.js'
+
+export interface InboxEntry extends BodyEnvelope {
+  /** The request body as JSON text. */
+  body: string
+  /** How many of its messages were accepted. */
+  messages: number
+  /** Those messages, as the route parsed them; kept to spare a second parse. */
+  parsed?: NormalizedMessage[]
+}
 
 /** An accepted entry and the token of its parsed copy, if one was kept. */
 export interface QueuedEntry {

@@ -30,19 +30,10 @@ import { ParsedCopies } from './parsed-copies.js'
 
 import type { Store } from '../store/store.js'
 import type { ApplyLimits, AppliedBatch } from './apply-inbox.js'
-import type { InboxQueue } from './inbox-queue.js'
+import type { InboxEntry, InboxQueue } from './inbox-queue.js'
 import type { IngestWarning } from './ingest-error.js'
-import type { BodyEnvelope } from './normalize-body.js'
-import type { NormalizedMessage } from './normalize-message.js'
 
-export interface InboxEntry extends BodyEnvelope {
-  /** The request body as JSON text. */
-  body: string
-  /** How many of its messages were accepted. */
-  messages: number
-  /** Those messages, as the route parsed them; kept to spare a second parse. */
-  parsed?: NormalizedMessage[]
-}
+export type { InboxEntry } from './inbox-queue.js'
 
 interface InboxLog {
   warn(details: object, message: string): void
