@@ -125,6 +125,35 @@ describe('the accept journal', () => {
     ).toEqual(['kept', 'after'])
   })
 
+  it('cuts a torn end that starts where the store applied up to, zeros or not', async () => {
+    for (const tail of [
+      Buffer.alloc(4_096),
+      Buffer.from('LLR1 and then garbage'),
+    ]) {
+      const journal = await openJournal()
+      const heads = await journal.append([record('applied'), record('too')])
+      const appliedTo = heads[1]!.end
+      await journal.close()
+      opened.splice(0)
+      const [segment] = await segmentFiles()
+      await appendFile(join(directory, segment!), tail)
+
+      const warnings: object[] = []
+      const again = await openJournal(appliedTo, {
+        log: { warn: (details) => warnings.push(details) },
+      })
+      expect(again.heads).toEqual([])
+      expect(warnings).toEqual([
+        expect.objectContaining({ position: appliedTo, bytes: tail.length }),
+      ])
+      const [next] = await again.append([record('after')])
+      expect(next!.id).toBe(appliedTo)
+      await again.close()
+      opened.splice(0)
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+
   it('stops at a record whose checksum fails and keeps the ones before it', async () => {
     const journal = await openJournal()
     const [, damaged] = await journal.append([

@@ -67,6 +67,7 @@ const segmentMagic = Buffer.from('LLJOURN1')
 export const segmentHeaderBytes = 32
 const recordMagic = 0x4c4c5231 // 'LLR1'
 const recordHeaderBytes = 16
+const recordMagicBytes = Buffer.from('LLR1')
 
 export const segmentPattern = /^\d{16}\.journal$/
 
@@ -291,7 +292,7 @@ async function readRecords(
   }
   while (offset < records.length) {
     const record = decodeRecord(records, offset)
-    if (record === null && offset === target.appliedTo - start && offset > 0)
+    if (record === null && offset === target.appliedTo - start)
       refuseMisplacedStart(path, records, offset)
     if (record === null) break
     const id = start + offset
@@ -326,17 +327,37 @@ async function readRecords(
   return offset
 }
 
-// The position the store applied up to must start a record (or be torn).
+// The position the store applied up to must start a record, or a torn end
+// (a crash mid-write after everything before it was applied). The records
+// before it tell: they end exactly there, or one spans it (the position is
+// not this journal's). When they cannot be read, a whole record after the
+// position says the same: cutting there would lose it.
 function refuseMisplacedStart(
   path: string,
   records: Buffer,
   offset: number,
 ): void {
-  const isTorn = records.length - offset < recordHeaderBytes
-  if (isTorn || records.readUInt32BE(offset) === recordMagic) return
+  let at = 0
+  while (at < offset) {
+    const record = decodeRecord(records, at)
+    if (record === null) break
+    at += record.length
+  }
+  if (at === offset) return
+  if (at < offset && !hasWholeRecordAfter(records, offset)) return
 
   throw new JournalError(
     `${path} has no record at the position the store has applied up to ` +
       `(${offset} bytes in): the journal is not the one this store wrote`,
   )
+}
+
+function hasWholeRecordAfter(records: Buffer, offset: number): boolean {
+  for (let at = offset + 1; at + recordHeaderBytes <= records.length; at++) {
+    at = records.indexOf(recordMagicBytes, at)
+    if (at < 0) return false
+    if (decodeRecord(records, at) !== null) return true
+  }
+
+  return false
 }
