@@ -207,7 +207,8 @@ export class IngestInbox {
 
   /**
    * Messages the inbox holds, accepted by any process sharing the store and
-   * not yet applied: read from the store, so it is right with several servers.
+   * not yet applied: read from the queue (the table is read anew, so the
+   * count is right with several servers; a journal has one process).
    */
   async readBacklog(): Promise<number> {
     if (this.counting !== undefined) return this.counting
@@ -348,7 +349,7 @@ export class IngestInbox {
       return
     }
     while (this.waiting.length > 0) {
-      const group = this.waiting.splice(0, this.waiting.length)
+      const group = this.waiting.splice(0)
       try {
         await this.insert(group.map((waiting) => waiting.entry))
       } catch (error) {

@@ -2,8 +2,10 @@
  * Many rows into a DuckDB table as one INSERT: each column travels as one
  * JSON array bound as text, and DuckDB parses and unnests them side by side.
  * Serialising a column is one native JSON.stringify on the event loop; the
- * parsing runs on DuckDB's threads. A row-by-row appender costs a native call
- * per value on the event loop, about five times more at ingestion's sizes.
+ * parsing runs on DuckDB's threads. Whole rows of values of their columns'
+ * kinds go through the appender instead (duckdb-appender.ts), a data chunk
+ * at a time, for about half the CPU; this INSERT takes the rest (partial
+ * column lists, values to cast).
  */
 import { quoteIdentifier } from '../store.js'
 
