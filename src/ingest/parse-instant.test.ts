@@ -66,11 +66,17 @@ describe('parseInstant: edge cases', () => {
 
 describe('parseInstant: the canonical UTC form read field by field', () => {
   // The expected value comes from Date() itself, with a calendar check:
-  // ISO text Date() reads to the same day it names.
+  // the day the text names must exist (Date() rolls Feb 30 into March).
+  // The day is checked alone, at its midnight, because "T24:00:00" is the
+  // end of the named day, which ECMAScript and ISO 8601 read as the next
+  // day's midnight.
   function expected(text: string): string {
     const date = new Date(text)
     if (Number.isNaN(date.getTime())) return 'invalid'
-    if (date.toISOString().slice(0, 10) !== text.slice(0, 10)) return 'invalid'
+    const day = text.slice(0, 10)
+    const midnight = new Date(`${day}T00:00:00Z`)
+    if (Number.isNaN(midnight.getTime())) return 'invalid'
+    if (midnight.toISOString().slice(0, 10) !== day) return 'invalid'
     return date.toISOString()
   }
 
@@ -102,6 +108,13 @@ describe('parseInstant: the canonical UTC form read field by field', () => {
       }),
       { numRuns: 2_000 },
     )
+  })
+
+  it('reads 24:00:00 as the end of the day it names, and nothing past it', () => {
+    expect(iso('2024-01-31T24:00:00Z')).toBe('2024-02-01T00:00:00.000Z')
+    expect(iso('0001-01-01T24:00:00.000Z')).toBe('0001-01-02T00:00:00.000Z')
+    expect(iso('2024-01-31T24:00:01Z')).toBe('invalid')
+    expect(iso('2024-02-30T24:00:00Z')).toBe('invalid')
   })
 
   it('reads the years 0001 to 0099 as written, not as 19xx', () => {
