@@ -6,6 +6,7 @@ import {
   rm,
   writeFile,
 } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -92,6 +93,25 @@ describe('the accept journal', () => {
     expect(again.messagesWaiting).toBe(5)
     expect(again.end).toBe(heads[2]!.end)
   })
+
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'closes every file it opened, though bodies are read at once',
+    async () => {
+      const openFiles = async () => (await readdir('/proc/self/fd')).length
+      const before = await openFiles()
+      const journal = await openJournal()
+      const heads = await journal.append([
+        record('a'),
+        record('b'),
+        record('c'),
+      ])
+      await Promise.all(heads.map((head) => journal.readBody(head)))
+      await journal.close()
+      opened.splice(0)
+
+      expect(await openFiles()).toBe(before)
+    },
+  )
 
   it('reads back only what follows the position the store applied up to', async () => {
     const journal = await openJournal()

@@ -62,7 +62,9 @@ export class AcceptJournal {
   /** Earlier segments' descriptors, closed once no sync runs on them. */
   private retired: number[] = []
   /** Segments open for reading bodies back, by path. */
-  private readonly readers = new Map<string, FileHandle>()
+  // One handle per segment, kept as a promise so that bodies read at once
+  // share it instead of each opening (and leaking) its own.
+  private readonly readers = new Map<string, Promise<FileHandle>>()
   private readonly waiting: JournalHead[]
   private waitingMessages: number
   /** Written but not yet synced: they join `waiting` once on disk. */
@@ -204,11 +206,14 @@ export class AcceptJournal {
   /** The body of a waiting record, read from its segment. */
   async readBody(head: JournalHead): Promise<string> {
     const segment = this.segmentOf(head.id)
-    let reader = this.readers.get(segment.path)
-    if (reader === undefined) {
-      reader = await open(segment.path, 'r')
-      this.readers.set(segment.path, reader)
+    let opening = this.readers.get(segment.path)
+    if (opening === undefined) {
+      opening = open(segment.path, 'r')
+      this.readers.set(segment.path, opening)
+      // A failed open is forgotten, so that the next read tries again.
+      opening.catch(() => this.readers.delete(segment.path))
     }
+    const reader = await opening
 
     const length = head.end - head.id
     const buffer = Buffer.alloc(length)
@@ -240,8 +245,9 @@ export class AcceptJournal {
     )
     this.segments = this.segments.filter((s) => !done.includes(s))
     for (const segment of done) {
-      await this.readers.get(segment.path)?.close()
+      const reader = this.readers.get(segment.path)
       this.readers.delete(segment.path)
+      await reader?.then((handle) => handle.close()).catch(() => {})
       await unlink(segment.path).catch(() => {})
     }
   }
@@ -250,8 +256,10 @@ export class AcceptJournal {
   async close(): Promise<void> {
     while (this.syncing !== undefined) await this.syncing
     openDirectories.delete(resolve(this.directory))
-    for (const reader of this.readers.values()) await reader.close()
+    const readers = [...this.readers.values()]
     this.readers.clear()
+    for (const reader of readers)
+      await reader.then((handle) => handle.close()).catch(() => {})
     for (const fd of [...this.retired, this.fd]) closeSync(fd)
     this.retired = []
   }
