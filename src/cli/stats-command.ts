@@ -40,6 +40,9 @@ export function registerStatsCommand(program: Command, context: CliContext) {
           (stats.ingest.failedBodies > 0
             ? ` (${stats.ingest.failedMessages} messages; leadlens inbox apply --retry-failed)`
             : ''),
+        ...(stats.ingest.journalProblem === null
+          ? []
+          : [`ingestion journal NOT COUNTED: ${stats.ingest.journalProblem}`]),
       ]
       context.out(lines.join('\n'))
     })

@@ -426,6 +426,35 @@ describe('the ingestion inbox', () => {
           'holds an accept journal',
         )
       })
+
+      it('has stats name a journal they cannot count, instead of showing 0 waiting', async () => {
+        const directory = temp.store.journalDirectory as string
+        const first = holdingInbox()
+        await first.accept(accepted(['s1', 's2']))
+        await first.stop()
+        expect((await readStats(temp.store)).ingest).toMatchObject({
+          waiting: 2,
+          journalProblem: null,
+        })
+
+        // The store forgets its journal, as one removed and made again would.
+        await temp.store.execute('UPDATE ingest_journal SET journal_id = NULL')
+        const stray = (await readStats(temp.store)).ingest
+        expect(stray.waiting).toBe(0)
+        expect(stray.journalProblem).toContain(
+          `${directory} holds an accept journal, but the store`,
+        )
+
+        // The store knows another journal than the one beside it.
+        await temp.store.execute(
+          "UPDATE ingest_journal SET journal_id = 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3'",
+        )
+        const foreign = (await readStats(temp.store)).ingest
+        expect(foreign.waiting).toBe(0)
+        expect(foreign.journalProblem).toContain(
+          'holds the accept journal of another store',
+        )
+      })
     },
   )
 

@@ -53,12 +53,7 @@ export class JournalQueue implements InboxQueue {
       // Make the id known to the store first: a crash before the journal
       // exists then leaves a store that makes it on next open.
       if (await AcceptJournal.isPresent(this.directory))
-        throw new JournalError(
-          `${this.directory} holds an accept journal, but the store ` +
-            `${this.store.location} has never used one: it belongs to ` +
-            'another store (one removed and made again?); apply it with ' +
-            'the store it came from, or remove it',
-        )
+        throw new JournalError(strayJournal(this.directory, this.store))
       id = AcceptJournal.newId()
       await this.store.execute('UPDATE ingest_journal SET journal_id = $1', [
         id,
@@ -217,18 +212,42 @@ export async function readJournalPosition(
   }
 }
 
-/**
- * Messages waiting in the store's accept journal, read without changing it;
- * 0 when the store has none.
- */
-export async function countJournalWaiting(store: Store): Promise<number> {
-  const directory = store.journalDirectory
-  if (directory === null) return 0
-  const position = await readJournalPosition(store)
-  if (position.id === null) return 0
+// A journal beside a store that has never used one.
+function strayJournal(directory: string, store: Store): string {
+  return (
+    `${directory} holds an accept journal, but the store ${store.location} ` +
+    'has never used one: it belongs to another store (one removed and made ' +
+    'again?); apply it with the store it came from, or remove it'
+  )
+}
 
-  return AcceptJournal.countWaiting(directory, {
-    id: position.id,
-    appliedTo: position.appliedTo,
-  })
+/**
+ * Messages waiting in the store's accept journal, read without changing it
+ * (0 when the store has none), and why the journal beside the store cannot
+ * be read, if it cannot: `serve` and `inbox apply` refuse such a journal.
+ */
+export async function countJournalWaiting(
+  store: Store,
+): Promise<{ waiting: number; problem: string | null }> {
+  const directory = store.journalDirectory
+  if (directory === null) return { waiting: 0, problem: null }
+  const position = await readJournalPosition(store)
+  if (position.id === null) {
+    const stray = await AcceptJournal.isPresent(directory)
+    return {
+      waiting: 0,
+      problem: stray ? strayJournal(directory, store) : null,
+    }
+  }
+
+  try {
+    const waiting = await AcceptJournal.countWaiting(directory, {
+      id: position.id,
+      appliedTo: position.appliedTo,
+    })
+    return { waiting, problem: null }
+  } catch (error) {
+    if (!(error instanceof JournalError)) throw error
+    return { waiting: 0, problem: error.message }
+  }
 }

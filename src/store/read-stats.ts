@@ -20,7 +20,13 @@ export interface StoreStats {
    * Accepted over HTTP and not yet applied (in the inbox table or the
    * accept journal); bodies that failed to apply.
    */
-  ingest: { waiting: number; failedBodies: number; failedMessages: number }
+  ingest: {
+    waiting: number
+    failedBodies: number
+    failedMessages: number
+    /** Why the accept journal beside a DuckDB file cannot be read, if so. */
+    journalProblem: string | null
+  }
 }
 
 /** Reads every count `leadlens stats` prints. */
@@ -47,7 +53,7 @@ export async function readStats(store: Store): Promise<StoreStats> {
      GROUP BY event ORDER BY event`,
   )
   const count = (key: string) => Number(counts?.[key] ?? 0)
-  const inJournal = await countJournalWaiting(store)
+  const journal = await countJournalWaiting(store)
 
   return {
     users: count('users'),
@@ -65,9 +71,10 @@ export async function readStats(store: Store): Promise<StoreStats> {
       deals: count('deals'),
     },
     ingest: {
-      waiting: count('waiting') + inJournal,
+      waiting: count('waiting') + journal.waiting,
       failedBodies: count('failed_bodies'),
       failedMessages: count('failed_messages'),
+      journalProblem: journal.problem,
     },
   }
 }
