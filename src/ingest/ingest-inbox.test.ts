@@ -12,7 +12,7 @@ import { parsePostgresLocation } from '../store/postgres/postgres-location.js'
 import { quoteIdentifier } from '../store/store.js'
 import { readStats } from '../store/read-stats.js'
 import { moveToFailed } from './apply-inbox.js'
-import { IngestInbox, isConnectionLoss } from './ingest-inbox.js'
+import { IngestInbox } from './ingest-inbox.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
 import type { IngestInboxOptions } from './ingest-inbox.js'
@@ -185,22 +185,6 @@ describe('the ingestion inbox', () => {
     expect(await count('events')).toBe(1)
     expect(await count('ingest_failed')).toBe(0)
     await inbox.stop()
-  })
-
-  it('tells a lost connection from other failures', () => {
-    const cause = (code: string) =>
-      new Error('wrapped', {
-        cause: Object.assign(new Error('from the server'), { code }),
-      })
-    expect(isConnectionLoss(cause('57P01'))).toBe(true)
-    expect(isConnectionLoss(cause('08006'))).toBe(true)
-    expect(
-      isConnectionLoss(new Error('Connection terminated unexpectedly')),
-    ).toBe(true)
-    expect(isConnectionLoss(cause('23505'))).toBe(false)
-    expect(isConnectionLoss(new Error('Unexpected token n in JSON'))).toBe(
-      false,
-    )
   })
 
   it('counts the backlog from the store, so a server sees what another applied', async () => {

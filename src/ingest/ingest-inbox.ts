@@ -22,6 +22,7 @@
  * see the newest events; past `backlogLimit` unapplied messages new
  * requests get 503.
  */
+import { ApplyFailures } from './apply-failures.js'
 import { InboxBatchError } from './apply-inbox.js'
 import { TableQueue } from './inbox-queue.js'
 import { JournalQueue } from './journal-queue.js'
@@ -80,21 +81,6 @@ interface Waiting {
 
 const silentLog: InboxLog = { warn: () => undefined, error: () => undefined }
 
-/** Whether `error` (or one it was caused by) is a lost database connection. */
-export function isConnectionLoss(error: unknown): boolean {
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    const code = (cause as { code?: unknown }).code
-    if (code === 'STORE_CONNECTION_LOST' || code === 'ECONNRESET') return true
-    // PostgreSQL: the server ended the session (57P0x) or the connection failed (08xxx).
-    if (typeof code === 'string' && /^(57P0[123]|08...)$/.test(code))
-      return true
-    if (/Connection terminated|connection is closed/i.test(cause.message))
-      return true
-  }
-
-  return false
-}
-
 // A wait that `cancel` cuts short.
 function cancellableDelay(ms: number): {
   done: Promise<void>
@@ -140,11 +126,8 @@ export class IngestInbox {
   private counting: Promise<number> | undefined
   /** Messages this process has accepted since it started. */
   private acceptedTotal = 0
-  /** After a failed batch, entries are applied one at a time for a while. */
-  private isolateEntries = 0
-  /** Failures in a row of one entry applied alone, by entry id. */
-  private readonly entryFailures = new Map<number, number>()
-  private consecutiveStoreFailures = 0
+  /** What to do after a failed batch (see apply-failures.ts). */
+  private readonly failures = new ApplyFailures()
   private cancelPause: (() => void) | undefined
   private cancelGiveWay: (() => void) | undefined
   /** When the last request was handed to accept(). */
@@ -459,7 +442,7 @@ export class IngestInbox {
   }
 
   private async applyOnce(): Promise<'applied' | 'empty' | 'failed'> {
-    const isolating = this.isolateEntries > 0
+    const isolating = this.failures.isolating
     const limits = isolating ? { ...this.limits, maxEntries: 1 } : this.limits
     let batch: AppliedBatch | null
     try {
@@ -476,11 +459,8 @@ export class IngestInbox {
     }
     if (batch === null) return 'empty'
 
-    if (isolating) this.isolateEntries--
+    this.failures.afterApplied(isolating)
     this.parsedCopies.forget(batch.tokens)
-    this.consecutiveStoreFailures = 0
-    // Counts of entries since applied (by this server or another) are moot.
-    if (this.entryFailures.size > 1_000) this.entryFailures.clear()
     this.report(batch.result.warnings)
     if (batch.result.stored > 0) this.onApplied?.(batch.result.stored)
 
@@ -493,43 +473,21 @@ export class IngestInbox {
       { err: error, entries: ids.length },
       'applying ingested messages failed',
     )
-
-    // Many entries: try them one by one to find the one that fails.
-    if (!isolating && ids.length > 1) {
-      this.isolateEntries = ids.length
+    const step = this.failures.afterFailure(error, isolating)
+    if (step.do === 'isolate') return
+    if (step.do === 'set-aside' && (await this.storeAnswers())) {
+      await this.setAside(step.entryId, error)
       return
     }
 
-    // One entry. A race with another writer (a unique key, a conflict)
-    // passes: try it again, waiting longer each time. Only an entry that
-    // fails three times in a row while the store answers is set aside,
-    // whole, in ingest_failed. A lost connection says nothing of the entry
-    // and counts as no failure of it.
-    const id = ids[0]
-    if (id !== undefined && !isConnectionLoss(error)) {
-      const failures = (this.entryFailures.get(id) ?? 0) + 1
-      this.entryFailures.set(id, failures)
-      if (failures >= 3 && (await this.storeAnswers())) {
-        await this.setAside(id, error)
-        return
-      }
-      await this.pause(100 * 2 ** failures)
-      return
-    }
-
-    // Nothing was taken, or the connection went: the store is down or
-    // refusing. Wait, longer each time, up to 30 s.
-    const waitMs = Math.min(30_000, 250 * 2 ** this.consecutiveStoreFailures)
-    this.consecutiveStoreFailures++
-    await this.pause(waitMs)
+    await this.pause(step.waitMs)
   }
 
   private async setAside(id: number, error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error)
     try {
       const messages = await this.queue.moveToFailed(id, reason)
-      this.entryFailures.delete(id)
-      if (this.isolateEntries > 0) this.isolateEntries--
+      this.failures.afterSetAside(id)
       if (messages > 0)
         this.log.error(
           { entry: id, messages },
