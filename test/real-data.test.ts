@@ -81,7 +81,12 @@ interface StatsJson {
   eventsByType: Record<string, number>
   eventsByName: Record<string, number>
   crm: { owners: number; companies: number; contacts: number; deals: number }
-  ingest: { waiting: number; failedBodies: number; failedMessages: number }
+  ingest: {
+    waiting: number
+    failedBodies: number
+    failedMessages: number
+    journalProblem: string | null
+  }
 }
 
 async function readStats(db: string): Promise<StatsJson> {
@@ -269,7 +274,12 @@ function expectedSegmentStats(oracle: SegmentOracle): StatsJson {
     eventsByName: oracle.byName,
     crm: { owners: 0, companies: 0, contacts: 0, deals: 0 },
     // A file import writes directly: nothing waits in the HTTP inbox.
-    ingest: { waiting: 0, failedBodies: 0, failedMessages: 0 },
+    ingest: {
+      waiting: 0,
+      failedBodies: 0,
+      failedMessages: 0,
+      journalProblem: null,
+    },
   }
 }
 
