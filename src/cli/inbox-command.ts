@@ -2,9 +2,12 @@
  * `leadlens inbox apply [--retry-failed]`: applies what the ingestion inbox
  * holds now, as a server does on start, and optionally gives the bodies
  * that failed to apply another try (after a fix, say).
+ * `leadlens inbox forget-journal`: lets a DuckDB file whose accept journal
+ * is lost start a new one.
  */
 import { requeueFailed } from '../ingest/apply-inbox.js'
 import { IngestInbox } from '../ingest/ingest-inbox.js'
+import { forgetLostJournal } from '../ingest/journal-queue.js'
 import { readStats } from '../store/read-stats.js'
 
 import type { Command } from 'commander'
@@ -34,7 +37,8 @@ export function registerInboxCommand(program: Command, context: CliContext) {
         backlogLimit: Number.POSITIVE_INFINITY,
         onApplied: (count) => (stored += count),
         log: {
-          warn: (_details, message) => context.err(`warning: ${message}`),
+          warn: (details, message) =>
+            context.err(`warning: ${message} ${describeFields(details)}`),
           error: (details, message) =>
             context.err(`error: ${message} ${describe(details)}`),
         },
@@ -49,6 +53,27 @@ export function registerInboxCommand(program: Command, context: CliContext) {
           `${ingest.failedBodies} bodies failed`,
       )
     })
+
+  inbox
+    .command('forget-journal')
+    .description(
+      'let a DuckDB file whose accept journal is lost start a new one (what it held is lost)',
+    )
+    .action(async function runForgetJournal() {
+      const store = await context.openStore({ mustExist: true })
+      const forgotten = await forgetLostJournal(store)
+      context.out(
+        `the store forgets journal ${forgotten.id}, applied up to position ` +
+          `${forgotten.appliedTo}; the next server starts a new one`,
+      )
+    })
+}
+
+// The fields of a log line, as `key=value`.
+function describeFields(details: object): string {
+  return Object.entries(details)
+    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+    .join(' ')
 }
 
 function describe(details: object): string {

@@ -21,7 +21,7 @@ import {
   ftruncateSync,
   openSync,
 } from 'node:fs'
-import { mkdir, open, readdir, unlink } from 'node:fs/promises'
+import { mkdir, open, unlink } from 'node:fs/promises'
 import { resolve } from 'node:path'
 
 import {
@@ -29,9 +29,9 @@ import {
   createSegment,
   decodeRecord,
   encodeRecords,
+  listSegments,
   scanJournal,
   segmentHeaderBytes,
-  segmentPattern,
   writeAll,
 } from './journal-segments.js'
 
@@ -146,8 +146,7 @@ export class AcceptJournal {
 
   /** Whether `directory` holds any journal segment. */
   static async isPresent(directory: string): Promise<boolean> {
-    const names = await readdir(directory).catch(() => [] as string[])
-    return names.some((name) => segmentPattern.test(name))
+    return (await listSegments(directory)).length > 0
   }
 
   /** A new journal id, to be stored with the store before the journal is made. */

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import pg from 'pg'
@@ -13,6 +13,7 @@ import { quoteIdentifier } from '../store/store.js'
 import { readStats } from '../store/read-stats.js'
 import { moveToFailed } from './apply-inbox.js'
 import { IngestInbox } from './ingest-inbox.js'
+import { forgetLostJournal } from './journal-queue.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
 import type { IngestInboxOptions } from './ingest-inbox.js'
@@ -408,6 +409,67 @@ describe('the ingestion inbox', () => {
         )
         await expect(inbox.accept(accepted(['r1']))).rejects.toThrow(
           'holds an accept journal',
+        )
+      })
+
+      it('refuses to start over a journal gone missing, until told to forget it', async () => {
+        const directory = temp.store.journalDirectory as string
+        await (await applyWhatIsLeft()).stop()
+        const first = holdingInbox()
+        await first.accept(accepted(['m1']))
+        await first.stop()
+        await (await applyWhatIsLeft()).stop()
+        const second = holdingInbox()
+        await second.accept(accepted(['m2', 'm3']))
+        await second.stop()
+        // The store moves without its .inbox directory.
+        await rm(directory, { recursive: true })
+
+        const missing = 'holds no accept journal, but this store has applied'
+        const stats = (await readStats(temp.store)).ingest
+        expect(stats.waiting).toBe(0)
+        expect(stats.journalProblem).toContain(`${directory} ${missing}`)
+        await expect(new IngestInbox(temp.store).start()).rejects.toThrow(
+          missing,
+        )
+        // An empty directory is no journal either.
+        await expect(new IngestInbox(temp.store).start()).rejects.toThrow(
+          missing,
+        )
+
+        await forgetLostJournal(temp.store)
+        const fresh = new IngestInbox(temp.store, { giveWayMs: 0 })
+        await fresh.start()
+        await fresh.accept(accepted(['m4']))
+        await fresh.drain()
+        await fresh.stop()
+        const ids = await temp.store.query<{ message_id: string }>(
+          'SELECT message_id FROM events ORDER BY 1',
+        )
+        expect(ids.map((row) => row.message_id)).toEqual(['m1', 'm4'])
+      })
+
+      it('names what it cannot read in the journal directory, for stats and start alike', async () => {
+        const directory = temp.store.journalDirectory as string
+        await mkdir(join(directory, '0000000000000000.journal'), {
+          recursive: true,
+        })
+        await temp.store.execute(
+          "UPDATE ingest_journal SET journal_id = 'd4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4'",
+        )
+        const unreadable = `${join(directory, '0000000000000000.journal')} cannot be read`
+        expect((await readStats(temp.store)).ingest.journalProblem).toContain(
+          unreadable,
+        )
+        await expect(new IngestInbox(temp.store).start()).rejects.toThrow(
+          unreadable,
+        )
+
+        // A file where the directory should be.
+        await rm(directory, { recursive: true })
+        await writeFile(directory, 'not a directory')
+        expect((await readStats(temp.store)).ingest.journalProblem).toContain(
+          `${directory} cannot be read as an accept journal`,
         )
       })
 

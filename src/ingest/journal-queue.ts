@@ -212,6 +212,31 @@ export async function readJournalPosition(
   }
 }
 
+/**
+ * Makes the store forget an accept journal that is gone (moved away,
+ * deleted), so that the next server starts a new one; what the journal
+ * held and the store had not applied is lost. Refused while the journal is
+ * there, or when the store has none.
+ */
+export async function forgetLostJournal(
+  store: Store,
+): Promise<{ id: string; appliedTo: number }> {
+  const directory = store.journalDirectory
+  const position = await readJournalPosition(store)
+  if (directory === null || position.id === null)
+    throw new JournalError(`the store ${store.location} has no accept journal`)
+  if (await AcceptJournal.isPresent(directory))
+    throw new JournalError(
+      `${directory} holds the journal: apply it (leadlens inbox apply) ` +
+        'instead of forgetting it',
+    )
+
+  await store.execute(
+    'UPDATE ingest_journal SET journal_id = NULL, applied_to = 0',
+  )
+  return { id: position.id, appliedTo: position.appliedTo }
+}
+
 // A journal beside a store that has never used one.
 function strayJournal(directory: string, store: Store): string {
   return (
@@ -232,15 +257,15 @@ export async function countJournalWaiting(
   const directory = store.journalDirectory
   if (directory === null) return { waiting: 0, problem: null }
   const position = await readJournalPosition(store)
-  if (position.id === null) {
-    const stray = await AcceptJournal.isPresent(directory)
-    return {
-      waiting: 0,
-      problem: stray ? strayJournal(directory, store) : null,
-    }
-  }
-
   try {
+    if (position.id === null) {
+      const stray = await AcceptJournal.isPresent(directory)
+      return {
+        waiting: 0,
+        problem: stray ? strayJournal(directory, store) : null,
+      }
+    }
+
     const waiting = await AcceptJournal.countWaiting(directory, {
       id: position.id,
       appliedTo: position.appliedTo,

@@ -193,6 +193,26 @@ export function decodeRecord(
   }
 }
 
+/**
+ * The segment files of the journal in `directory`, in order; none when the
+ * directory does not exist. Any other trouble reading it is a JournalError.
+ */
+export async function listSegments(directory: string): Promise<string[]> {
+  try {
+    const names = await readdir(directory)
+    return names.filter((name) => segmentPattern.test(name)).sort()
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return []
+    throw new JournalError(
+      `${directory} cannot be read as an accept journal: ${messageOf(error)}`,
+    )
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 export interface Scan {
   segments: Segment[]
   waiting: JournalHead[]
@@ -209,13 +229,23 @@ export async function scanJournal(
   expected: { id: string; appliedTo: number },
   options: { log?: JournalWarnings | undefined; mend: boolean },
 ): Promise<Scan> {
-  const names = (await readdir(directory).catch(() => [] as string[]))
-    .filter((name) => segmentPattern.test(name))
-    .sort()
+  const names = await listSegments(directory)
+  // A journal in use always keeps its current segment, applied or not.
+  if (names.length === 0 && expected.appliedTo > 0) {
+    throw new JournalError(
+      `${directory} holds no accept journal, but this store has applied ` +
+        `one up to position ${expected.appliedTo}: acknowledged bodies not ` +
+        'yet applied may be in it. Put the .inbox directory that was beside ' +
+        'the store back; if it is lost for good, `leadlens inbox ' +
+        'forget-journal` lets the store start a new one',
+    )
+  }
   const scan: Scan = { segments: [], waiting: [], end: 0 }
   for (const [index, name] of names.entries()) {
     const path = join(directory, name)
-    const data = await readFile(path)
+    const data = await readFile(path).catch((error: unknown) => {
+      throw new JournalError(`${path} cannot be read: ${messageOf(error)}`)
+    })
     const isLast = index === names.length - 1
     const segment = await readSegmentHeader(path, data, {
       isLast,
