@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 import { AcceptJournal } from './accept-journal.js'
 
-import type { JournalRecord } from './accept-journal.js'
+import type { NewJournalRecord } from './journal-segments.js'
 
 let directory = ''
 const opened: AcceptJournal[] = []
@@ -29,7 +29,7 @@ afterEach(async () => {
 const id = 'a1'.repeat(16)
 const receivedAt = new Date('2030-03-01T12:00:00.123Z')
 
-function record(body: string, messages = 1): JournalRecord {
+function record(body: string | Uint8Array, messages = 1): NewJournalRecord {
   return { sourceId: 'web', receivedAt, impliedType: null, messages, body }
 }
 
@@ -92,6 +92,24 @@ describe('the accept journal', () => {
     ).toEqual(['{"batch":[1]}', 'ünïcödé ✓', '{}'])
     expect(again.messagesWaiting).toBe(5)
     expect(again.end).toBe(heads[2]!.end)
+  })
+
+  it('writes bodies given as bytes as they are, and more records at once than one write takes', async () => {
+    const journal = await openJournal()
+    // 400 records are 1,200 buffers: over the 1,024 one writev takes.
+    const bodies = Array.from({ length: 400 }, (_, n) => `{"n":${n},"é":"✓"}`)
+    const bytes = bodies.map((body) => Buffer.from(body))
+    // A view into a larger buffer: only its own bytes are written.
+    const inside = Buffer.from('xx{"inside":true}yy').subarray(2, 17)
+    await journal.append([...bytes.map((body) => record(body)), record(inside)])
+
+    const again = await reopen(journal)
+    expect(again.heads).toHaveLength(401)
+    const read = await Promise.all(
+      again.heads.map((head) => again.readBody(head)),
+    )
+    expect(read).toEqual([...bodies, '{"inside":true}'])
+    expect(again.heads[1]!.bytes).toBe(Buffer.byteLength(bodies[1]!))
   })
 
   it.skipIf(!existsSync('/proc/self/fd'))(

@@ -32,14 +32,14 @@ import {
   listSegments,
   scanJournal,
   segmentHeaderBytes,
-  writeAll,
+  writeAllParts,
 } from './journal-segments.js'
 
 import type { FileHandle } from 'node:fs/promises'
 import type {
   JournalHead,
-  JournalRecord,
   JournalWarnings,
+  NewJournalRecord,
   Segment,
 } from './journal-segments.js'
 
@@ -177,21 +177,21 @@ export class AcceptJournal {
    * request that arrived during the one before.
    */
   async append(
-    records: readonly JournalRecord[],
+    records: readonly NewJournalRecord[],
     tokens: readonly (string | null)[] = [],
   ): Promise<JournalHead[]> {
     if (this.broken !== undefined) throw this.broken
     if (this.currentSegment.length >= this.segmentBytes) this.rotate()
 
     const segment = this.currentSegment
-    const { buffer, heads } = encodeRecords(records, tokens, this.end)
+    const { parts, length, heads } = encodeRecords(records, tokens, this.end)
     try {
-      writeAll(this.fd, buffer, segmentHeaderBytes + segment.length)
+      writeAllParts(this.fd, parts, segmentHeaderBytes + segment.length)
     } catch (error) {
       this.cutBack(segment, error)
       throw error
     }
-    segment.length += buffer.length
+    segment.length += length
     for (const head of heads) this.unsynced.push(head)
 
     await new Promise<void>((resolve, reject) => {

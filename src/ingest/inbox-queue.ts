@@ -6,8 +6,10 @@
  * DuckDB commit's cost.
  */
 import { applyInboxBatch, moveToFailed } from './apply-inbox.js'
+import { bytesOf } from './body-bytes.js'
 
 import type { Store } from '../store/store.js'
+import type { BodyJson } from './body-bytes.js'
 import type {
   AppliedBatch,
   ApplyLimits,
@@ -17,8 +19,8 @@ import type { BodyEnvelope } from './normalize-body.js'
 import type { NormalizedMessage } from './normalize-message.js'
 
 export interface InboxEntry extends BodyEnvelope {
-  /** The request body as JSON text. */
-  body: string
+  /** The request body's JSON: text, or its UTF-8 bytes as they came. */
+  body: BodyJson
   /** How many of its messages were accepted. */
   messages: number
   /** Those messages, as the route parsed them; kept to spare a second parse. */
@@ -97,7 +99,9 @@ export class TableQueue implements InboxQueue {
         entry.sourceId,
         entry.receivedAt,
         entry.impliedType,
-        entry.body,
+        typeof entry.body === 'string'
+          ? entry.body
+          : bytesOf(entry.body).toString('utf8'),
         entry.messages,
         Buffer.byteLength(entry.body),
         token,

@@ -12,11 +12,15 @@ import {
   fsyncSync,
   openSync,
   writeSync,
+  writevSync,
 } from 'node:fs'
 import { open, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 
+import { bytesOf } from './body-bytes.js'
+
+import type { BodyJson } from './body-bytes.js'
 import type { MessageType } from './normalize-message.js'
 
 /** One accepted body as the journal holds it. */
@@ -27,6 +31,9 @@ export interface JournalRecord {
   messages: number
   body: string
 }
+
+/** A record to write: its body as text or as the UTF-8 bytes received. */
+export type NewJournalRecord = Omit<JournalRecord, 'body'> & { body: BodyJson }
 
 /** A waiting record: where it is and what it holds, without its body. */
 export interface JournalHead {
@@ -116,11 +123,37 @@ export function createSegment(
   return { start, path, length: 0 }
 }
 
+/**
+ * Writes `parts` one after the other from `position`, in one `writev` when
+ * the kernel takes them all (the bodies are not copied into one buffer).
+ */
+export function writeAllParts(
+  fd: number,
+  parts: readonly Buffer[],
+  position: number,
+): void {
+  let at = 0
+  let offset = position
+  while (at < parts.length) {
+    const group = parts.slice(at, at + partsPerWrite)
+    const length = group.reduce((sum, part) => sum + part.length, 0)
+    const written = writevSync(fd, group, offset)
+    // A short write (rare, on a full disk or a signal): the rest in copies.
+    if (written < length)
+      writeAll(fd, Buffer.concat(group).subarray(written), offset + written)
+    offset += length
+    at += partsPerWrite
+  }
+}
+
+/** Well under IOV_MAX (1024 on Linux), the most buffers one writev takes. */
+const partsPerWrite = 768
+
 export function encodeRecords(
-  records: readonly JournalRecord[],
+  records: readonly NewJournalRecord[],
   tokens: readonly (string | null)[],
   start: number,
-): { buffer: Buffer; heads: JournalHead[] } {
+): { parts: Buffer[]; length: number; heads: JournalHead[] } {
   const parts: Buffer[] = []
   const heads: JournalHead[] = []
   let position = start
@@ -133,7 +166,7 @@ export function encodeRecords(
         m: record.messages,
       }),
     )
-    const body = Buffer.from(record.body)
+    const body = bytesOf(record.body)
     const header = Buffer.alloc(recordHeaderBytes)
     header.writeUInt32BE(recordMagic, 0)
     header.writeUInt32BE(meta.length, 4)
@@ -154,7 +187,7 @@ export function encodeRecords(
     position = end
   })
 
-  return { buffer: Buffer.concat(parts), heads }
+  return { parts, length: position - start, heads }
 }
 
 /** The record at `offset` of `data`, or null when it is torn or damaged. */

@@ -98,9 +98,34 @@ describe('checking ingestion bodies in a worker', () => {
       }
       expect(worker.ok, what).toBe(true)
       if (!worker.ok) continue
-      expect(worker.text, what).toBe(thread.text)
+      expect(worker.json.toString(), what).toBe(thread.json.toString())
       expect(worker.writeKey, what).toBe(thread.writeKey)
       expect(worker.summary, what).toEqual(summaryInThread(thread))
+    }
+  })
+
+  it('hands back the JSON bytes to keep: decompressed, without a byte-order mark, and a plain body not copied', async () => {
+    const inWorker = makeChecker({ workers: 1, minWorkerBytes: 0 })
+    const inThread = makeChecker({ workers: 0 })
+    const json = batchOf(tracks)
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+
+    for (const checker of [inWorker, inThread]) {
+      const plain = request(Buffer.from(json))
+      const checked = (await checker.check(plain)) as CheckedBody
+      expect(checked.json.equals(json)).toBe(true)
+      // The route's own body: the worker says where the JSON is in it.
+      expect(checked.json.buffer).toBe(plain.raw.buffer)
+
+      const marked = (await checker.check(
+        request(Buffer.concat([bom, json])),
+      )) as CheckedBody
+      expect(marked.json.equals(json)).toBe(true)
+
+      const zipped = (await checker.check(
+        request(gzipSync(json), 'gzip'),
+      )) as CheckedBody
+      expect(zipped.json.equals(json)).toBe(true)
     }
   })
 

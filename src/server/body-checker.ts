@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads'
 import { settingFromEnvironment } from '../ingest/ingest-settings.js'
 import { checkBody } from './check-body.js'
 
-import type { WorkerRequest } from './body-check-worker.js'
+import type { WorkerRequest, WorkerResult } from './body-check-worker.js'
 import type { BodyFailure, CheckRequest, CheckedBody } from './check-body.js'
 
 export interface BodyCheckerOptions {
@@ -117,7 +117,8 @@ export class BodyChecker {
       if (pending === undefined) return
       slot.pending.delete(answer.id)
       this.failures = 0
-      if ('result' in answer) pending.resolve(answer.result)
+      if ('result' in answer)
+        pending.resolve(resultOf(answer.result, pending.request))
       else checkHere(pending)
     })
     const replace = (error?: Error) => {
@@ -149,7 +150,22 @@ export class BodyChecker {
 }
 
 type WorkerAnswer =
-  { id: number; result: CheckResult } | { id: number; error: string }
+  { id: number; result: WorkerResult } | { id: number; error: string }
+
+// The JSON bytes are the worker's, or a part of the route's own body.
+function resultOf(answer: WorkerResult, request: CheckRequest): CheckResult {
+  if (!answer.ok) return answer
+  if ('json' in answer) {
+    const { json, ...rest } = answer
+    return {
+      ...rest,
+      json: Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+    }
+  }
+
+  const { jsonStart, jsonEnd, ...rest } = answer
+  return { ...rest, json: request.raw.subarray(jsonStart, jsonEnd) }
+}
 
 // The worker failed this body (or died): the route's thread checks it.
 function checkHere(pending: Pending): void {

@@ -20,8 +20,12 @@ export type BodyFailure = Extract<BodyResult, { ok: false }>
 
 export interface CheckedBody {
   ok: true
-  /** The body as JSON text. */
-  text: string
+  /**
+   * The body's JSON as UTF-8 bytes (decompressed, without a byte-order
+   * mark): what the inbox keeps. Bytes rather than text, so that the
+   * journal writes them as they came, without decoding and encoding again.
+   */
+  json: Buffer
   /** The `writeKey` field of the body, if it has one. */
   writeKey: string | undefined
   /** The parsed body: set when checked in the route's thread. */
@@ -47,7 +51,7 @@ export async function checkBody(
 
   const writeKey = readBodyWriteKey(body.value)
   if (!validate)
-    return { ok: true, text: body.text, writeKey, value: body.value }
+    return { ok: true, json: body.json, writeKey, value: body.value }
 
   // The source only labels the messages, which a worker does not keep: the
   // applier normalises the stored body again with the real one.
@@ -64,7 +68,7 @@ export async function checkBody(
       }
     : { ok: false, message: messages.message }
 
-  return { ok: true, text: body.text, writeKey, summary }
+  return { ok: true, json: body.json, writeKey, summary }
 }
 
 function readBodyWriteKey(body: unknown): string | undefined {

@@ -111,7 +111,7 @@ async function ingest(
       sourceId,
       receivedAt,
       impliedType: impliedType ?? null,
-      body: body.text,
+      body: body.json,
       messages: accepted,
       ...(parsed === undefined ? {} : { parsed }),
     })

@@ -11,7 +11,12 @@ const gunzipAsync = promisify(gunzip)
 const inflateAsync = promisify(inflate)
 
 export type BodyResult =
-  | { ok: true; value: unknown; text: string; bytes: number }
+  | {
+      ok: true
+      value: unknown
+      /** The JSON's UTF-8 bytes, decompressed, without a byte-order mark. */
+      json: Buffer
+    }
   | { ok: false; status: 400 | 413 | 415; code: string; message: string }
 
 /** Decodes and parses a raw request body. */
@@ -55,11 +60,10 @@ export async function readBody(
 
   if (bytes.length > batchSizeLimitBytes) return tooLarge()
 
+  // A byte-order mark is not part of the JSON.
+  const json = startsWithByteOrderMark(bytes) ? bytes.subarray(3) : bytes
   try {
-    const decoded = bytes.toString('utf8')
-    // A byte-order mark is not part of the JSON.
-    const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded
-    return { ok: true, value: JSON.parse(text), text, bytes: bytes.length }
+    return { ok: true, value: JSON.parse(json.toString('utf8')), json }
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     return {
@@ -69,6 +73,10 @@ export async function readBody(
       message: `the body is not valid JSON: ${reason}`,
     }
   }
+}
+
+function startsWithByteOrderMark(bytes: Buffer): boolean {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
 }
 
 function tooLarge(): BodyResult {
