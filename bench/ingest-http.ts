@@ -14,6 +14,13 @@
  *   empty, i.e. every message is in the events, people and rollups that
  *   lists read.
  *
+ * Both sides are measured warm, as a server that has run a while is: one
+ * floor pass is run and thrown away before the passes that count, and each
+ * server first takes `--warm` messages of their own (default 50,000), all
+ * applied before the timed run starts. A fresh server spends its first
+ * second compiling its hot code on the same two cores (a profile of a cold
+ * run's burst: V8's compiler threads took a sixth of the CPU).
+ *
  * Prints a table and writes JSON under bench/results/. Never fails on a figure.
  *   npm run bench -- [--quick] [--messages N] [--clients N]
  */
@@ -32,6 +39,8 @@ const cli = new URL('../bin/leadlens.js', import.meta.url).pathname
 
 interface Options {
   messages: number
+  /** Messages each server takes, untimed, before the timed run. */
+  warm: number
   clients: number
   batch: number
 }
@@ -45,22 +54,27 @@ function readOptions(argv: string[]): Options {
 
   return {
     messages: value('--messages', quick ? 20_000 : 200_000),
+    warm: value('--warm', quick ? 5_000 : 50_000),
     clients: value('--clients', 8),
     batch: 100,
   }
 }
 
 /** Request bodies shaped like a product's traffic: mostly tracks, some identify/group/page. */
-function makeBodies(options: Options): string[] {
+function makeBodies(
+  options: Options,
+  messages: number,
+  prefix: string,
+): string[] {
   const bodies: string[] = []
   const start = Date.parse('2030-01-01T00:00:00Z')
   let n = 0
-  while (n < options.messages) {
+  while (n < messages) {
     const batch: unknown[] = []
-    for (let i = 0; i < options.batch && n < options.messages; i++, n++) {
+    for (let i = 0; i < options.batch && n < messages; i++, n++) {
       const user = `user_${n % 20_000}`
       const timestamp = new Date(start + n * 1000).toISOString()
-      const common = { messageId: `bench-${n}`, userId: user, timestamp }
+      const common = { messageId: `${prefix}-${n}`, userId: user, timestamp }
       const kind = n % 20
       if (kind === 0)
         batch.push({
@@ -176,8 +190,41 @@ async function waitForEmptyBacklog(port: number): Promise<void> {
   }
 }
 
+/** Posts every body over `clients` connections; counts the non-200s. */
+async function postAll(
+  port: number,
+  headers: Record<string, string>,
+  bodies: Buffer[],
+  clients: number,
+  latencies: number[] = [],
+): Promise<number> {
+  let failures = 0
+  let next = 0
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const connection = new BenchConnection(port, '/v1/batch', headers)
+      while (next < bodies.length) {
+        const body = bodies[next++] as Buffer
+        const sent = performance.now()
+        const status = await connection.post(body)
+        latencies.push(performance.now() - sent)
+        if (status !== 200) failures++
+      }
+      connection.close()
+    }),
+  )
+
+  return failures
+}
+
+interface Bodies {
+  /** Sent first, untimed, and applied before the timed run. */
+  warm: Buffer[]
+  timed: Buffer[]
+}
+
 /** Sends every body to a fresh `leadlens serve` on `db` (a DuckDB path or a postgres URL). */
-async function measureHttp(bodies: string[], options: Options, db: string) {
+async function measureHttp(bodies: Bodies, options: Options, db: string) {
   const { stdout } = await run(process.execPath, [
     cli,
     '--db',
@@ -188,26 +235,23 @@ async function measureHttp(bodies: string[], options: Options, db: string) {
   ])
   const authorization = `Basic ${Buffer.from(`${stdout.trim()}:`).toString('base64')}`
   const server = await startServer(db)
-  const latencies: number[] = []
-  let failures = 0
-
   const headers = { 'content-type': 'application/json', authorization }
-  const encoded = bodies.map((body) => Buffer.from(body))
+  const warmFailures = await postAll(
+    server.port,
+    headers,
+    bodies.warm,
+    options.clients,
+  )
+  await waitForEmptyBacklog(server.port)
 
+  const latencies: number[] = []
   const started = performance.now()
-  let next = 0
-  await Promise.all(
-    Array.from({ length: options.clients }, async () => {
-      const connection = new BenchConnection(server.port, '/v1/batch', headers)
-      while (next < encoded.length) {
-        const body = encoded[next++] as Buffer
-        const sent = performance.now()
-        const status = await connection.post(body)
-        latencies.push(performance.now() - sent)
-        if (status !== 200) failures++
-      }
-      connection.close()
-    }),
+  const failures = await postAll(
+    server.port,
+    headers,
+    bodies.timed,
+    options.clients,
+    latencies,
   )
   const seconds = (performance.now() - started) / 1000
   await waitForEmptyBacklog(server.port)
@@ -235,14 +279,22 @@ async function measureHttp(bodies: string[], options: Options, db: string) {
     appliedPerSecond: options.messages / appliedSeconds,
     medianMs: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
-    failures,
+    /** Non-200 answers, warm-up included. */
+    failures: warmFailures + failures,
+    /** Events in the store: the warm-up's and the timed run's. */
     stored: stats.events,
     serverPeakRssMiB: rss,
   }
 }
 
 const options = readOptions(process.argv.slice(2))
-const bodies = makeBodies(options)
+const bodies = makeBodies(options, options.messages, 'bench')
+const httpBodies: Bodies = {
+  warm: makeBodies(options, options.warm, 'warm').map((body) =>
+    Buffer.from(body),
+  ),
+  timed: bodies.map((body) => Buffer.from(body)),
+}
 
 // The floor is measured beside each store's run: two passes before the
 // DuckDB run, two between the runs, two after the PostgreSQL run. Each
@@ -258,11 +310,13 @@ function measureFloorAt(at: string): number[] {
   return rates
 }
 const median = (values: number[]) => percentile(values, 50)
+// The warm-up pass: V8 compiles the floor's code as it would the server's.
+measureFloor(bodies)
 const floorBefore = measureFloorAt('before DuckDB')
 
 const directory = await mkdtemp(join(tmpdir(), 'leadlens-bench-'))
 const duckdb = await measureHttp(
-  bodies,
+  httpBodies,
   options,
   join(directory, 'bench.duckdb'),
 )
@@ -273,7 +327,7 @@ const target = await createBenchSchema('ingest')
 let postgres: Awaited<ReturnType<typeof measureHttp>> | { skipped: string }
 if (target.ok) {
   try {
-    postgres = await measureHttp(bodies, options, target.url)
+    postgres = await measureHttp(httpBodies, options, target.url)
   } finally {
     await target.drop()
   }
@@ -344,12 +398,15 @@ const rows: [string, (http: ReturnType<typeof withRates>) => string][] = [
     'latency median / p95, ms',
     (h) => `${h.medianMs.toFixed(0)} / ${h.p95Ms.toFixed(0)}`,
   ],
-  ['stored / sent', (h) => `${h.stored} / ${options.messages}`],
+  [
+    'stored / sent (with warm-up)',
+    (h) => `${h.stored} / ${options.warm + options.messages}`,
+  ],
   ['non-200 answers', (h) => String(h.failures)],
   ['server peak memory, MiB', (h) => h.serverPeakRssMiB.toFixed(0)],
 ]
 console.log(
-  `durable ingestion over HTTP: ${options.messages.toLocaleString('en')} messages, batches of ${options.batch}, ${options.clients} clients`,
+  `durable ingestion over HTTP: ${options.messages.toLocaleString('en')} messages timed after ${options.warm.toLocaleString('en')} to warm each server, batches of ${options.batch}, ${options.clients} clients`,
 )
 console.log(
   `  floor (JSON.parse + validation, 1 process): median ${result.floor.messagesPerSecond.toLocaleString('en')} msg/s of ${floorPasses.length} passes (${result.floor.lowest.toLocaleString('en')}-${result.floor.highest.toLocaleString('en')})`,
