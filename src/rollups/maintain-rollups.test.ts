@@ -148,6 +148,37 @@ describe('rollup maintenance', () => {
     ])
   })
 
+  it('recomputes nothing when a link changes no attribution: a fresh anonymous id joins a user with a history', async () => {
+    await writeMessages(temp.store, [
+      group({ userId: 'u' }, 'A', '2030-01-01T00:00:00Z'),
+      track({ userId: 'u' }, '2030-01-02T10:00:00Z'),
+      track({ userId: 'u' }, '2030-01-03T10:00:00Z'),
+    ])
+    const before = await days()
+
+    // Watch the statements of the batch that links 'fresh' to 'u'.
+    const statements: string[] = []
+    const execute = temp.store.execute.bind(temp.store)
+    temp.store.execute = (sql, params) => {
+      statements.push(sql)
+      return execute(sql, params)
+    }
+    await writeMessages(temp.store, [
+      message({
+        type: 'identify',
+        anonymousId: 'fresh',
+        userId: 'u',
+        timestamp: '2030-01-04T00:00:00Z',
+      }),
+    ])
+
+    const recomputes = statements.filter((sql) =>
+      /DELETE FROM account_event_days/.test(sql),
+    )
+    expect(recomputes).toEqual([])
+    expect(await days()).toEqual(before)
+  })
+
   it('keeps the first and last instant of a day when events arrive late and out of order', async () => {
     await writeMessages(temp.store, [
       track({ userId: 'v' }, '2030-01-02T12:00:00Z', {

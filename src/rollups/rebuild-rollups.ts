@@ -170,8 +170,15 @@ export async function recomputeRollupKeys(store: Store): Promise<void> {
 
 /**
  * INSERT staging the rollup keys that links in `linksTable` (alias_id,
- * user_id) can change: per linked user, the accounts of the user and its
- * aliases x the (event, day) of their events naming no account.
+ * user_id) can change. A link merges a user and its aliases into one
+ * person, so each one's events naming no account gain the accounts of the
+ * others: the keys are, per linked user, the accounts of one of the people
+ * x the (event, day) of the events of another. An event and an account of
+ * the same person were counted together before and still are, so they
+ * stage nothing: linking a fresh anonymous id (no events, no accounts yet)
+ * to a user with a long history recomputes nothing, where staging every
+ * account x every event day of the user made each such link rescan the
+ * user's accounts' activity (on PostgreSQL, seconds per link).
  */
 export function rebuildKeysOfLinks(
   sql: SqlDialect,
@@ -183,12 +190,12 @@ export function rebuildKeysOfLinks(
 
   return `INSERT INTO ${sql.staged(rollupKeysTable)}
     SELECT DISTINCT a.account_id, d.event, d.day
-    FROM (SELECT DISTINCT p.linked_to, m.account_id
+    FROM (SELECT DISTINCT p.linked_to, p.person_id, m.account_id
       FROM (${people}) p JOIN memberships m ON m.user_id = p.person_id) a
-    JOIN (SELECT DISTINCT p.linked_to, e.event,
+    JOIN (SELECT DISTINCT p.linked_to, p.person_id, e.event,
         ${utcDayStartSql('e.timestamp')} AS day
       FROM (${people}) p JOIN events e ON e.person_id = p.person_id
       WHERE e.type = 'track' AND e.event IS NOT NULL
         AND e.account_id IS NULL) d
-    ON d.linked_to = a.linked_to`
+    ON d.linked_to = a.linked_to AND d.person_id <> a.person_id`
 }
