@@ -13,15 +13,17 @@ export function registerServeCommand(program: Command, context: CliContext) {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action(async function runServe(options: { port: string; host: string }) {
       const store = await context.openStore()
+      // The server first: when it cannot start (its ingestion journal is
+      // refused, the port is taken), no source is made whose key nobody saw.
+      const server = await startServer(store, {
+        port: Number(options.port),
+        host: options.host,
+      })
       const sources = await listSources(store)
       let firstKey: string | undefined
       if (!sources.some((source) => source.revokedAt === null)) {
         firstKey = (await addSource(store, nextDefaultName(sources))).writeKey
       }
-      const server = await startServer(store, {
-        port: Number(options.port),
-        host: options.host,
-      })
 
       context.err(
         [
