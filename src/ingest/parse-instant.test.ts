@@ -28,6 +28,19 @@ describe('parseInstant', () => {
     )
   })
 
+  it('names the time, not the zone, when a zoneless time of day is out of range', () => {
+    const message = (value: string, zone: string) => {
+      const parsed = parseInstant(value, zone)
+      return parsed.ok ? 'ok' : parsed.message
+    }
+    expect(message('2024-01-15T24:00:00.001', 'UTC')).toBe(
+      '"2024-01-15T24:00:00.001" is not a valid time of day',
+    )
+    expect(message('2024-01-15T10:00:00', 'Mars/Olympus')).toBe(
+      '"2024-01-15T10:00:00" is not valid in zone Mars/Olympus',
+    )
+  })
+
   it('refuses a zoneless string without a zone rather than guess', () => {
     expect(iso('2024-01-15T18:33:28.414')).toBe('zoneless')
   })

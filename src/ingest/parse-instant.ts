@@ -92,7 +92,11 @@ function readInstant(value: unknown, zone?: string): ParsedInstant {
     const local = DateTime.fromISO(text.replace(' ', 'T'), { zone })
     if (local.isValid) return { ok: true, date: local.toJSDate() }
 
-    return invalid(`${JSON.stringify(value)} is not valid in zone ${zone}`)
+    // Luxon names the zone when it is the zone it cannot use, else the
+    // part of the time that is out of range (an hour of 24 past 24:00:00).
+    return local.invalidReason === 'unsupported zone'
+      ? invalid(`${JSON.stringify(value)} is not valid in zone ${zone}`)
+      : invalid(`${JSON.stringify(value)} is not a valid time of day`)
   }
 
   return invalid(`${JSON.stringify(value)} is not an ISO 8601 instant`)
