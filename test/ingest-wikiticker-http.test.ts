@@ -11,7 +11,7 @@ import { importEvents } from '../src/ingest/import-events.js'
 import { readLines } from '../src/ingest/read-lines.js'
 import { addSource } from '../src/ingest/sources.js'
 import { createApp } from '../src/server/create-app.js'
-import { readStats } from '../src/store/read-stats.js'
+import { readStats } from '../src/catalog/read-stats.js'
 import { openTempStore } from './support/temp-store.js'
 
 import type { TempStore } from './support/temp-store.js'

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openTempStore } from '../../test/support/temp-store.js'
 import { parseListDefinition } from '../lists/read-list-definition.js'
 import { runList } from '../lists/run-list.js'
-import { readStats } from '../store/read-stats.js'
+import { readStats } from '../catalog/read-stats.js'
 import { loadDemoWorkspace } from './demo-workspace.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'

@@ -8,7 +8,7 @@
 import { requeueFailed } from '../ingest/apply-inbox.js'
 import { IngestInbox } from '../ingest/ingest-inbox.js'
 import { forgetLostJournal } from '../ingest/journal-queue.js'
-import { readStats } from '../store/read-stats.js'
+import { readStats } from '../catalog/read-stats.js'
 
 import type { Command } from 'commander'
 import type { CliContext } from './cli-context.js'

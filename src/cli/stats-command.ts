@@ -1,5 +1,5 @@
 /** `leadlens stats`: what the store holds. */
-import { readStats } from '../store/read-stats.js'
+import { readStats } from '../catalog/read-stats.js'
 
 import type { Command } from 'commander'
 import type { CliContext } from './cli-context.js'

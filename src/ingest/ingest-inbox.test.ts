@@ -10,7 +10,7 @@ import {
 } from '../../test/support/temp-store.js'
 import { parsePostgresLocation } from '../store/postgres/postgres-location.js'
 import { quoteIdentifier } from '../store/store.js'
-import { readStats } from '../store/read-stats.js'
+import { readStats } from '../catalog/read-stats.js'
 import { moveToFailed } from './apply-inbox.js'
 import { IngestInbox } from './ingest-inbox.js'
 import { forgetLostJournal } from './journal-queue.js'

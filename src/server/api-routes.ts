@@ -3,7 +3,7 @@
  * list language become 400 (404 for an unknown list) with every issue.
  */
 import { ListError } from '../lists/list-error.js'
-import { readStats } from '../store/read-stats.js'
+import { readStats } from '../catalog/read-stats.js'
 import { registerApiAuth } from './api-auth.js'
 import { registerEntityRoutes } from './entity-routes.js'
 import { registerListRoutes, sendListError } from './list-routes.js'

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openTempStore } from '../../test/support/temp-store.js'
 import { addSource, revokeSource } from '../ingest/sources.js'
 import { createApp } from './create-app.js'
-import { readStats } from '../store/read-stats.js'
+import { readStats } from '../catalog/read-stats.js'
 
 import type { TempStore } from '../../test/support/temp-store.js'
 import type { LeadlensApp } from './create-app.js'

@@ -4,7 +4,7 @@
  */
 import { countJournalWaiting } from '../ingest/journal-queue.js'
 
-import type { Store } from './store.js'
+import type { Store } from '../store/store.js'
 
 export interface StoreStats {
   users: number
