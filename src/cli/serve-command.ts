@@ -3,6 +3,7 @@ import { addSource, listSources } from '../ingest/sources.js'
 import { startServer } from '../server/start-server.js'
 
 import type { Command } from 'commander'
+import type { Store } from '../store/store.js'
 import type { CliContext } from './cli-context.js'
 
 export function registerServeCommand(program: Command, context: CliContext) {
@@ -19,10 +20,14 @@ export function registerServeCommand(program: Command, context: CliContext) {
         port: Number(options.port),
         host: options.host,
       })
-      const sources = await listSources(store)
       let firstKey: string | undefined
-      if (!sources.some((source) => source.revokedAt === null)) {
-        firstKey = (await addSource(store, nextDefaultName(sources))).writeKey
+      try {
+        firstKey = await makeFirstSource(store)
+      } catch (error) {
+        // Say, two servers starting at once on one new PostgreSQL store,
+        // both making `default`: this one stops instead of serving on.
+        await server.close()
+        throw error
       }
 
       context.err(
@@ -47,6 +52,14 @@ export function registerServeCommand(program: Command, context: CliContext) {
       })
       await server.close()
     })
+}
+
+/** The write key of a new `default` source when no source is active. */
+async function makeFirstSource(store: Store): Promise<string | undefined> {
+  const sources = await listSources(store)
+  if (sources.some((source) => source.revokedAt === null)) return undefined
+
+  return (await addSource(store, nextDefaultName(sources))).writeKey
 }
 
 function nextDefaultName(sources: { name: string }[]): string {

@@ -188,8 +188,9 @@ export async function addMembershipsToRollups(
 
 /**
  * Before identity links staged in `staged_links` are applied: stages
- * the rollup keys they can change (each linked group's accounts x the days
- * and names of its people's unattributed events).
+ * the rollup keys they can change (in each linked group, one person's
+ * accounts x the days and names of another's unattributed events; see
+ * rebuildKeysOfLinks).
  */
 export async function stageRelinkedRollupKeys(store: Store): Promise<void> {
   await store.stage(rollupKeysTable, rollupKeyColumns, [])
