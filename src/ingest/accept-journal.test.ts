@@ -96,7 +96,8 @@ describe('the accept journal', () => {
 
   it('writes bodies given as bytes as they are, and more records at once than one write takes', async () => {
     const journal = await openJournal()
-    // 400 records are 1,200 buffers: over the 1,024 one writev takes.
+    // 400 records are 1,200 buffers: more than one writev takes (IOV_MAX
+    // is 1,024 on Linux).
     const bodies = Array.from({ length: 400 }, (_, n) => `{"n":${n},"é":"✓"}`)
     const bytes = bodies.map((body) => Buffer.from(body))
     // A view into a larger buffer: only its own bytes are written.
@@ -110,6 +111,18 @@ describe('the accept journal', () => {
     )
     expect(read).toEqual([...bodies, '{"inside":true}'])
     expect(again.heads[1]!.bytes).toBe(Buffer.byteLength(bodies[1]!))
+  })
+
+  it('counts a body of bytes that are not UTF-8 by the bytes written, before and after a reopen', async () => {
+    const journal = await openJournal()
+    // A lone continuation byte: it reads back as U+FFFD, three bytes.
+    const body = Buffer.from([0x7b, 0x80, 0x7d])
+    const [head] = await journal.append([record(body)])
+    expect(head!.bytes).toBe(3)
+
+    const again = await reopen(journal)
+    expect(again.heads[0]!.bytes).toBe(3)
+    expect(await again.readBody(again.heads[0]!)).toBe('{\uFFFD}')
   })
 
   it.skipIf(!existsSync('/proc/self/fd'))(

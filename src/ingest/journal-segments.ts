@@ -124,30 +124,21 @@ export function createSegment(
 }
 
 /**
- * Writes `parts` one after the other from `position`, in one `writev` when
- * the kernel takes them all (the bodies are not copied into one buffer).
+ * Writes `parts` one after the other from `position`, in one `writev` (the
+ * bodies are not copied into one buffer). libuv splits a call of more
+ * buffers than the kernel takes and resumes a short write; should fewer
+ * bytes be written all the same, the rest go as a copy.
  */
 export function writeAllParts(
   fd: number,
   parts: readonly Buffer[],
   position: number,
 ): void {
-  let at = 0
-  let offset = position
-  while (at < parts.length) {
-    const group = parts.slice(at, at + partsPerWrite)
-    const length = group.reduce((sum, part) => sum + part.length, 0)
-    const written = writevSync(fd, group, offset)
-    // A short write (rare, on a full disk or a signal): the rest in copies.
-    if (written < length)
-      writeAll(fd, Buffer.concat(group).subarray(written), offset + written)
-    offset += length
-    at += partsPerWrite
-  }
+  const length = parts.reduce((sum, part) => sum + part.length, 0)
+  const written = writevSync(fd, parts, position)
+  if (written < length)
+    writeAll(fd, Buffer.concat(parts).subarray(written), position + written)
 }
-
-/** Well under IOV_MAX (1024 on Linux), the most buffers one writev takes. */
-const partsPerWrite = 768
 
 export function encodeRecords(
   records: readonly NewJournalRecord[],
@@ -194,7 +185,7 @@ export function encodeRecords(
 export function decodeRecord(
   data: Buffer,
   offset: number,
-): (JournalRecord & { length: number }) | null {
+): (JournalRecord & { length: number; bodyBytes: number }) | null {
   if (data.length - offset < recordHeaderBytes) return null
   if (data.readUInt32BE(offset) !== recordMagic) return null
   const metaLength = data.readUInt32BE(offset + 4)
@@ -219,6 +210,8 @@ export function decodeRecord(
       impliedType: envelope.t,
       messages: envelope.m,
       body: body.toString(),
+      // As written: a body of bytes that are not UTF-8 decodes longer.
+      bodyBytes: bodyLength,
       length,
     }
   } catch {
@@ -366,7 +359,7 @@ async function readRecords(
       receivedAt: record.receivedAt,
       impliedType: record.impliedType,
       messages: record.messages,
-      bytes: Buffer.byteLength(record.body),
+      bytes: record.bodyBytes,
       token: null,
     })
     offset += record.length
