@@ -353,6 +353,82 @@ describe('writeMessages: identity chains', () => {
   })
 })
 
+describe('writeMessages: the same messages in one batch or several', () => {
+  // A visitor identified as u1, then identified again as u2 (a shared
+  // device): identify never merges two identified users, in one batch or
+  // across batches; the visitor stays with u1.
+  const messages = () => [
+    message({
+      type: 'track',
+      event: 'x',
+      userId: 'u1',
+      messageId: 's1',
+      timestamp: '2029-11-10T10:00:00Z',
+    }),
+    message({
+      type: 'identify',
+      anonymousId: 'a3',
+      userId: 'u1',
+      messageId: 's2',
+      timestamp: '2029-11-11T10:00:00Z',
+    }),
+    message({
+      type: 'identify',
+      anonymousId: 'a3',
+      userId: 'u2',
+      messageId: 's3',
+      timestamp: '2029-11-12T10:00:00Z',
+    }),
+    message({
+      type: 'group',
+      userId: 'u2',
+      groupId: 'c1',
+      messageId: 's4',
+      timestamp: '2029-11-13T10:00:00Z',
+    }),
+  ]
+  const people = async () => ({
+    users: await temp.store.query(
+      'SELECT user_id, is_anonymous FROM users ORDER BY user_id',
+    ),
+    identities: await temp.store.query(
+      'SELECT alias_id, user_id FROM identities ORDER BY alias_id',
+    ),
+    memberships: await temp.store.query(
+      'SELECT user_id, account_id FROM memberships',
+    ),
+    events: await temp.store.query(
+      "SELECT person_id FROM events WHERE type = 'track'",
+    ),
+  })
+  const expected = {
+    users: [
+      { user_id: 'u1', is_anonymous: false },
+      { user_id: 'u2', is_anonymous: false },
+    ],
+    identities: [{ alias_id: 'a3', user_id: 'u1' }],
+    memberships: [{ user_id: 'u2', account_id: 'c1' }],
+    events: [{ person_id: 'u1' }],
+  }
+
+  it('keeps two identified users apart in one batch', async () => {
+    await writeMessages(temp.store, messages())
+    expect(await people()).toEqual(expected)
+  })
+
+  it('keeps them apart when the second identify comes in a later batch', async () => {
+    const all = messages()
+    await writeMessages(temp.store, all.slice(0, 2))
+    await writeMessages(temp.store, all.slice(2))
+    expect(await people()).toEqual(expected)
+  })
+
+  it('keeps them apart one message a batch', async () => {
+    for (const one of messages()) await writeMessages(temp.store, [one])
+    expect(await people()).toEqual(expected)
+  })
+})
+
 describe('writeMessages: traits', () => {
   const identify = (id: string, traits: Record<string, unknown>) =>
     message({ type: 'identify', userId: 'u', messageId: id, traits })

@@ -148,15 +148,22 @@ async function readKnownIdentities(
     [...ids].map((id) => [id]),
   )
 
+  // The user an id is linked to counts too, though the batch does not name
+  // it: an identify of a visitor already linked to an identified user
+  // must see that user as identified, as it would in the batch that made
+  // the link, and not merge the two users.
   const known = await store.query<{
     id: string
     linked_to: string | null
     is_identified: boolean | null
+    linked_is_identified: boolean | null
   }>(
-    `SELECT s.id, i.user_id AS linked_to, NOT u.is_anonymous AS is_identified
+    `SELECT s.id, i.user_id AS linked_to, NOT u.is_anonymous AS is_identified,
+       NOT lu.is_anonymous AS linked_is_identified
      FROM ${store.sql.staged('staged_ids')} s
      LEFT JOIN identities i ON i.alias_id = s.id
      LEFT JOIN users u ON u.user_id = s.id
+     LEFT JOIN users lu ON lu.user_id = i.user_id
      WHERE i.user_id IS NOT NULL OR u.user_id IS NOT NULL`,
   )
 
@@ -165,7 +172,12 @@ async function readKnownIdentities(
       known.flatMap((r) => (r.linked_to === null ? [] : [[r.id, r.linked_to]])),
     ),
     identifiedUsers: new Set(
-      known.filter((r) => r.is_identified === true).map((r) => r.id),
+      known.flatMap((r) => [
+        ...(r.is_identified === true ? [r.id] : []),
+        ...(r.linked_is_identified === true && r.linked_to !== null
+          ? [r.linked_to]
+          : []),
+      ]),
     ),
   }
 }
