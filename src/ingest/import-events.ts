@@ -24,6 +24,7 @@ export interface ImportEventsSummary {
 export interface ImportEventsOptions {
   sourceId?: string
   chunkSize?: number
+  /** After each chunk: the file's own lines read and messages stored so far. */
   onProgress?: (progress: {
     file: string
     lines: number
@@ -51,22 +52,21 @@ export async function importEvents(
   await store.transaction(async () => {
     for (const file of files) {
       let chunk: NormalizedMessage[] = []
+      const read = { lines: 0, stored: 0 }
       const flush = async () => {
         const written = await writeMessages(store, chunk)
+        read.stored += written.stored
         summary.stored += written.stored
         summary.duplicates += written.duplicates
         summary.warnings.push(...written.warnings)
         chunk = []
-        options.onProgress?.({
-          file,
-          lines: summary.lines,
-          stored: summary.stored,
-        })
+        options.onProgress?.({ file, ...read })
       }
 
       for await (const { line, text } of readFileLines(file)) {
         if (text.trim() === '') continue
         summary.lines++
+        read.lines++
 
         const result = parseLine(text, sourceId)
         if (result.ok) chunk.push(result.message)
