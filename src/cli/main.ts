@@ -72,7 +72,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     )
     .option(
       '--db <path|url>',
-      `store: a DuckDB file (postgres:// URLs are not supported yet; default ${defaultStorePath}, or LEADLENS_DB)`,
+      `store: a DuckDB file or a postgres:// URL (default ${defaultStorePath}, or LEADLENS_DB)`,
     )
     .exitOverride()
     .configureOutput({

@@ -1,4 +1,4 @@
-/** Reading the flags several commands share: --format, --as-of, --since. */
+/** Reading the flags several commands share: --format, --as-of, --since, --port. */
 import { parseZonedIsoInstant } from '../ingest/parse-instant.js'
 import { CliUserError } from './cli-error.js'
 import { outputFormats } from './format-rows.js'
@@ -28,4 +28,13 @@ export function parseAsOf(
   }
 
   return date
+}
+
+/** Reads `--port`: a whole number from 0 (any free port) to 65535. */
+export function parsePort(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (Number.isInteger(port) && port <= 65_535) return port
+  throw new CliUserError(
+    `--port must be a whole number from 0 (any free port) to 65535, not ${text}`,
+  )
 }

@@ -15,6 +15,29 @@ afterEach(async () => {
 })
 
 describe('leadlens serve', () => {
+  it('names a bad --port and opens no store', async () => {
+    let opened = false
+    for (const port of ['abc', '-1', '70000', '80.5', '']) {
+      const program = new Command().exitOverride()
+      registerServeCommand(program, {
+        storeLocation: () => 'test',
+        openStore: async () => {
+          opened = true
+          return temp.store
+        },
+        out: () => {},
+        err: () => {},
+      })
+      await expect(
+        program.parseAsync(['serve', '--port', port], { from: 'user' }),
+        port,
+      ).rejects.toThrow(
+        `--port must be a whole number from 0 (any free port) to 65535, not ${port}`,
+      )
+    }
+    expect(opened).toBe(false)
+  })
+
   it('stops serving when it cannot make the first source', async () => {
     // Another server made `default` a moment earlier: this insert fails.
     const execute = temp.store.execute.bind(temp.store)

@@ -1,6 +1,7 @@
 /** `leadlens serve`: ingestion, API and (later) the web app on one port. */
 import { addSource, listSources } from '../ingest/sources.js'
 import { startServer } from '../server/start-server.js'
+import { parsePort } from './parse-options.js'
 
 import type { Command } from 'commander'
 import type { Store } from '../store/store.js'
@@ -13,11 +14,12 @@ export function registerServeCommand(program: Command, context: CliContext) {
     .option('--port <port>', 'port to listen on', '4000')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .action(async function runServe(options: { port: string; host: string }) {
+      const port = parsePort(options.port)
       const store = await context.openStore()
       // The server first: when it cannot start (its ingestion journal is
       // refused, the port is taken), no source is made whose key nobody saw.
       const server = await startServer(store, {
-        port: Number(options.port),
+        port,
         host: options.host,
       })
       let firstKey: string | undefined
