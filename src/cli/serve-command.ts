@@ -22,12 +22,21 @@ export function registerServeCommand(program: Command, context: CliContext) {
         port,
         host: options.host,
       })
+      // Listening for a stop before the banner: whoever reads the banner
+      // may stop the server at once.
+      let stop = () => {}
+      const stopped = new Promise<void>((resolve) => (stop = resolve))
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+
       let firstKey: string | undefined
       try {
         firstKey = await makeFirstSource(store)
       } catch (error) {
         // Say, two servers starting at once on one new PostgreSQL store,
         // both making `default`: this one stops instead of serving on.
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
         await server.close()
         throw error
       }
@@ -47,11 +56,7 @@ export function registerServeCommand(program: Command, context: CliContext) {
         ].join('\n'),
       )
 
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve()
-        process.once('SIGINT', stop)
-        process.once('SIGTERM', stop)
-      })
+      await stopped
       await server.close()
     })
 }
