@@ -32,8 +32,7 @@ export function parseAsOf(
 
 /** Reads `--port`: a whole number from 0 (any free port) to 65535. */
 export function parsePort(text: string): number {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
-  if (Number.isInteger(port) && port <= 65_535) return port
+  if (/^\d{1,5}$/.test(text) && Number(text) <= 65_535) return Number(text)
   throw new CliUserError(
     `--port must be a whole number from 0 (any free port) to 65535, not ${text}`,
   )

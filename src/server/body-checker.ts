@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 
+import { bytesOf } from '../ingest/body-bytes.js'
 import { settingFromEnvironment } from '../ingest/ingest-settings.js'
 import { checkBody } from './check-body.js'
 
@@ -157,10 +158,7 @@ function resultOf(answer: WorkerResult, request: CheckRequest): CheckResult {
   if (!answer.ok) return answer
   if ('json' in answer) {
     const { json, ...rest } = answer
-    return {
-      ...rest,
-      json: Buffer.from(json.buffer, json.byteOffset, json.byteLength),
-    }
+    return { ...rest, json: bytesOf(json) }
   }
 
   const { jsonStart, jsonEnd, ...rest } = answer
